@@ -1,0 +1,126 @@
+"""Finish the generated project: data, suite, DVC, git.
+
+Runs inside the new project folder. Each step is one small function; `main()` calls them in
+order. DVC's own files are written here in plain Python (what `dvc init`, `dvc add` and
+`dvc remote add -d` write), so baking needs neither DVC nor the project's environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+
+RAW_DATA = Path("data/raw/data.csv")
+DEMO_DATA = {"classification": Path("data/raw/breast_cancer.csv"), "regression": Path("data/raw/diabetes.csv")}
+SUITE = Path("expectations/suite.json")
+# Machine-specific or prompt-only keys that do not belong in the recorded answers.
+UNRECORDED = {"__prompts__", "_output_dir", "_repo_dir", "_checkout"}
+DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
+DVCIGNORE = "# Patterns of files DVC should ignore (same syntax as .gitignore).\n"
+
+
+def place_data(answers: dict) -> None:
+    """Keep the demo dataset of the chosen task, or copy the user's CSV in, as data/raw/data.csv."""
+    chosen = DEMO_DATA[answers["task"]] if answers["dataset"] == "demo" else None
+    if chosen is None:
+        shutil.copyfile(resolve_data_path(answers["data_path"]), RAW_DATA)
+    else:
+        chosen.rename(RAW_DATA)
+    for demo in DEMO_DATA.values():
+        demo.unlink(missing_ok=True)
+
+
+def resolve_data_path(raw: str) -> Path:
+    """Resolve a relative data path from the folder cookiecutter was run in (as the pre-gen hook does)."""
+    path = Path(os.path.expanduser(raw.strip()))
+    if path.is_absolute():
+        return path
+    return Path(os.environ.get("PWD") or ".") / path
+
+
+def record_answers(answers: dict) -> None:
+    recorded = {key: value for key, value in answers.items() if key not in UNRECORDED}
+    Path(".cookiecutter.json").write_text(json.dumps(recorded, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def write_suite(answers: dict) -> None:
+    """Profile the raw data with the project's own profiler (standard library only)."""
+    sys.path.insert(0, "src")
+    profile = importlib.import_module(f"{answers['package_name']}.profile")
+    suite = profile.profile_columns(profile.read_columns(RAW_DATA))
+    SUITE.parent.mkdir(parents=True, exist_ok=True)
+    SUITE.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
+
+
+def dvc_init() -> None:
+    Path(".dvc").mkdir()
+    Path(".dvc/config").write_text("", encoding="utf-8")
+    Path(".dvc/.gitignore").write_text(DVC_GITIGNORE, encoding="utf-8")
+    Path(".dvcignore").write_text(DVCIGNORE, encoding="utf-8")
+
+
+def dvc_add(path: Path) -> None:
+    """Track a file with DVC: cache it, write its .dvc file and ignore it in git."""
+    content = path.read_bytes()
+    md5 = hashlib.md5(content).hexdigest()  # DVC's content address, not a security use
+    cached = Path(".dvc/cache/files/md5") / md5[:2] / md5[2:]
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, cached)
+    path.with_name(path.name + ".dvc").write_text(
+        f"outs:\n- md5: {md5}\n  size: {len(content)}\n  hash: md5\n  path: {path.name}\n", encoding="utf-8"
+    )
+    with open(path.parent / ".gitignore", "a", encoding="utf-8") as ignore:
+        ignore.write(f"/{path.name}\n")
+
+
+def dvc_remote(answers: dict) -> None:
+    """Configure the `storage` remote as the default; a local path is relative to the project root."""
+    remote, url = answers["dvc_remote"], answers["dvc_remote_url"].strip()
+    if remote == "none":
+        return
+    if remote == "local" and not os.path.isabs(os.path.expanduser(url)):
+        url = os.path.join("..", url)  # DVC resolves local paths from the .dvc folder
+    Path(".dvc/config").write_text(f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {url}\n")
+
+
+def git(*args: str) -> None:
+    subprocess.run(["git", *args], check=True, stdout=subprocess.DEVNULL)
+
+
+def git_config(key: str) -> str:
+    found = subprocess.run(["git", "config", key], check=False, capture_output=True, text=True)
+    return found.stdout.strip()
+
+
+def git_commit(answers: dict) -> None:
+    """Create the repository and its first commit, with a fallback identity if git has none."""
+    git("init", "--quiet", "--initial-branch=main")
+    git("add", "--all")
+    identity = []
+    if not (git_config("user.name") and git_config("user.email")):
+        identity = ["-c", f"user.name={answers['author_name']}", "-c", "user.email=noreply@localhost"]
+    git(*identity, "commit", "--quiet", "--no-verify", "-m", f"Create {answers['project_name']} from the template")
+
+
+def main() -> int:
+    answers = json.loads(ANSWERS_JSON)
+    place_data(answers)
+    record_answers(answers)
+    write_suite(answers)
+    dvc_init()
+    dvc_add(RAW_DATA)
+    dvc_remote(answers)
+    git_commit(answers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,236 @@
+"""Check every answer before a file is written.
+
+Each bad answer is reported on one line naming the key, the value and what is allowed; the
+hook then exits non-zero and cookiecutter removes the half-made project folder.
+The functions are importable so tests/test_hooks.py can check each rule directly.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import keyword
+import math
+import os
+import re
+import sys
+from pathlib import Path
+
+# Rendered by cookiecutter into a JSON string literal; parsed, never pasted into code.
+ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+
+SLUG = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
+PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Names a package must not take: the generated project imports these, or pytest collects them.
+DEPENDENCIES = {
+    "dvc", "great_expectations", "joblib", "matplotlib", "mlflow", "numpy", "pandas", "pyarrow",
+    "pytest", "ruff", "scipy", "sklearn", "yaml", "test", "tests", "src", "data", "models", "reports",
+}  # fmt: skip
+CHOICES = {
+    "python_version": ["3.11", "3.12", "3.13"],
+    "task": ["classification", "regression"],
+    "dataset": ["demo", "csv"],
+    "model": ["random_forest", "gradient_boosting", "linear"],
+    "dvc_remote": ["none", "local", "s3", "gcs", "azure"],
+    "retrain_on_drift": ["no", "yes"],
+    "license": ["MIT", "Apache-2.0", "BSD-3-Clause", "Proprietary"],
+}
+# Same names and ranges as metrics.METRICS in the generated package (a test keeps them equal).
+METRIC_RANGES = {
+    "classification": {"roc_auc": (0.0, 1.0), "accuracy": (0.0, 1.0), "f1": (0.0, 1.0)},
+    "regression": {"r2": (-math.inf, 1.0), "rmse": (0.0, math.inf), "mae": (0.0, math.inf)},
+}
+REMOTE_SCHEMES = {"s3": "s3://", "gcs": "gs://", "azure": "azure://"}
+TRACKING_SCHEMES = ("http://", "https://", "databricks", "sqlite:///", "postgresql://", "mysql://", "mssql://")
+MIN_ROWS = 50
+CRON_FIELDS = [  # name, low, high, names allowed in place of numbers
+    ("minute", 0, 59, []),
+    ("hour", 0, 23, []),
+    ("day of month", 1, 31, []),
+    ("month", 1, 12, ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]),
+    ("day of week", 0, 6, ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]),
+]
+
+
+def check_choices(answers: dict) -> list[str]:
+    return [
+        f"{key}={answers.get(key)!r}: not one of the choices; allowed: {', '.join(allowed)}"
+        for key, allowed in CHOICES.items()
+        if answers.get(key) not in allowed
+    ]
+
+
+def check_names(answers: dict) -> list[str]:
+    errors = []
+    for key in ("project_name", "author_name", "target_column"):
+        if not str(answers.get(key, "")).strip():
+            errors.append(f"{key}={answers.get(key)!r}: must not be blank")
+    slug = answers.get("project_slug", "")
+    if not SLUG.match(slug):
+        errors.append(
+            f"project_slug={slug!r}: not a valid folder name; allowed: lowercase letters and digits, "
+            "separated by single '-' or '_', starting with a letter"
+        )
+    package = answers.get("package_name", "")
+    if not PACKAGE.match(package) or keyword.iskeyword(package):
+        errors.append(
+            f"package_name={package!r}: not a valid Python package name; allowed: lowercase letters, digits "
+            "and '_', starting with a letter, not a Python keyword"
+        )
+    elif package in sys.stdlib_module_names or package in DEPENDENCIES:
+        errors.append(
+            f"package_name={package!r}: would shadow the standard library or a dependency; choose another name "
+            f"(not {package!r})"
+        )
+    model_name = answers.get("model_name", "")
+    if not MODEL_NAME.match(model_name):
+        errors.append(
+            f"model_name={model_name!r}: not a valid registered model name; allowed: letters, digits, "
+            "'_', '.', '-', starting with a letter or digit"
+        )
+    return errors
+
+
+def check_metric(answers: dict) -> list[str]:
+    task, metric, raw = answers.get("task"), answers.get("primary_metric"), answers.get("metric_threshold")
+    ranges = METRIC_RANGES.get(task)
+    if ranges is None:
+        return []  # the task itself is reported by check_choices
+    if metric not in ranges:
+        return [f"primary_metric={metric!r}: does not fit task={task!r}; allowed: {', '.join(ranges)}"]
+    try:
+        threshold = float(raw)
+    except (TypeError, ValueError):
+        return [f"metric_threshold={raw!r}: not a number"]
+    low, high = ranges[metric]
+    if not (math.isfinite(threshold) and low <= threshold <= high):
+        return [f"metric_threshold={raw!r}: outside the range of {metric}; allowed: {low} to {high}"]
+    return []
+
+
+def check_cron_field(text: str, name: str, low: int, high: int, names: list[str]) -> str | None:
+    """Return why one cron field is invalid, or None."""
+
+    def value(token: str) -> int:
+        if token.lower() in names:
+            return names.index(token.lower()) + low
+        if not token.isdigit():
+            raise ValueError(token)
+        return int(token)
+
+    for part in text.split(","):
+        base, _, step = part.partition("/")
+        try:
+            if step and (not step.isdigit() or int(step) == 0):
+                raise ValueError(part)
+            bounds = [low, high] if base == "*" else [value(token) for token in base.split("-", 1)]
+            if any(not low <= bound <= high for bound in bounds) or bounds[0] > bounds[-1]:
+                raise ValueError(part)
+        except ValueError:
+            return f"{name} field {text!r} is invalid; allowed: *, {low}-{high}, ranges a-b, lists a,b and steps */n"
+    return None
+
+
+def check_cron(answers: dict) -> list[str]:
+    schedule = str(answers.get("drift_schedule", ""))
+    fields = schedule.split()
+    if len(fields) != 5:
+        return [
+            (
+                f"drift_schedule={schedule!r}: a cron expression needs 5 fields "
+                "(minute hour day-of-month month day-of-week), e.g. '0 6 * * 1'"
+            )
+        ]
+    problems = [check_cron_field(text, *spec) for text, spec in zip(fields, CRON_FIELDS, strict=True)]
+    return [f"drift_schedule={schedule!r}: {problem}" for problem in problems if problem]
+
+
+def check_remote(answers: dict) -> list[str]:
+    remote, url = answers.get("dvc_remote"), str(answers.get("dvc_remote_url", "")).strip()
+    if remote == "none":
+        return [] if not url else [f"dvc_remote_url={url!r}: must be blank when dvc_remote='none'"]
+    if remote == "local":
+        if not url or "://" in url:
+            return [f"dvc_remote_url={url!r}: dvc_remote='local' needs a folder path, not a URL"]
+        return []
+    scheme = REMOTE_SCHEMES.get(remote)
+    if scheme and (not url.startswith(scheme) or len(url) <= len(scheme)):
+        return [f"dvc_remote_url={url!r}: does not fit dvc_remote={remote!r}; allowed: {scheme}<bucket>/<path>"]
+    return []
+
+
+def check_tracking_uri(answers: dict) -> list[str]:
+    uri = str(answers.get("mlflow_tracking_uri", "")).strip()
+    if uri and not uri.startswith(TRACKING_SCHEMES):
+        allowed = ", ".join(TRACKING_SCHEMES)
+        return [f"mlflow_tracking_uri={uri!r}: unsupported; allowed: blank (embedded sqlite) or {allowed}"]
+    return []
+
+
+def resolve_data_path(raw: str, answers: dict) -> Path:
+    """Resolve a relative data path from the folder cookiecutter was run in."""
+    path = Path(os.path.expanduser(raw))
+    if path.is_absolute():
+        return path
+    origin = os.environ.get("PWD") or answers.get("_output_dir") or "."
+    return Path(origin) / path
+
+
+def check_csv(answers: dict) -> list[str]:
+    if answers.get("dataset") != "csv":
+        return []
+    raw, target = str(answers.get("data_path", "")).strip(), answers.get("target_column")
+    if not raw:
+        return ["data_path='': dataset='csv' needs the path of a CSV file"]
+    path = resolve_data_path(raw, answers)
+    if not path.is_file():
+        return [f"data_path={raw!r}: file not found (looked at {path})"]
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            rows = [row for row in reader if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        return [f"data_path={raw!r}: cannot be read as a UTF-8 CSV file: {error}"]
+    if target not in header:
+        return [f"target_column={target!r}: not a column of {raw}; columns are: {', '.join(header)}"]
+    if len(header) < 2:
+        return [f"data_path={raw!r}: needs at least one feature column besides the target"]
+    ragged = next((number for number, row in enumerate(rows, start=2) if len(row) != len(header)), None)
+    if ragged:
+        return [f"data_path={raw!r}: line {ragged} has a different number of fields than the header"]
+    labels = [row[header.index(target)] for row in rows if row[header.index(target)].strip()]
+    if len(labels) < MIN_ROWS:
+        return [f"data_path={raw!r}: {len(labels)} rows with a target value; at least {MIN_ROWS} are needed"]
+    if len(set(labels)) < 2:
+        return [f"target_column={target!r}: has a single value in {raw}; nothing to learn"]
+    if answers.get("task") == "regression" and not all(_is_number(label) for label in labels):
+        return [f"target_column={target!r}: task='regression' needs a numeric target; found non-numbers in {raw}"]
+    return []
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+CHECKS = (check_choices, check_names, check_metric, check_cron, check_remote, check_tracking_uri, check_csv)
+
+
+def validate(answers: dict) -> list[str]:
+    """Return one message per bad answer; empty when every answer is allowed."""
+    return [error for check in CHECKS for error in check(answers)]
+
+
+def main() -> int:
+    errors = validate(json.loads(ANSWERS_JSON))
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""A gated, versioned machine-learning training loop."""

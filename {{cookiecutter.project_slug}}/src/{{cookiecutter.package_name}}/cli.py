@@ -1,0 +1,47 @@
+"""Command line: `python -m <package> <command> [options]`.
+
+Each command is one module with a `main(argv) -> int`. The module is imported only when its
+command runs, so `--help` and the light commands never pay for MLflow or Great Expectations.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "ingest": "Split the raw data into training and holdout sets.",
+    "profile": "Write the expectation suite from the raw data.",
+    "validate": "Check the prepared data against the expectation suite.",
+    "train": "Fit the model pipeline on the training set.",
+    "evaluate": "Score the model on the holdout set and draw the plots.",
+    "gate": "Decide whether the candidate may replace the champion.",
+    "register": "Register a candidate that passed the gate and move the aliases.",
+    "promote": "Point the champion alias at a given model version.",
+    "rollback": "Point the champion alias back at the previous champion.",
+    "drift": "Compare current data with the reference data.",
+    "current": "Write a batch of 'current' data from the demo data, optionally shifted.",
+    "report": "Write the Markdown report of a training run.",
+}
+
+
+def usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [f"  {name:<{width}}  {text}" for name, text in COMMANDS.items()]
+    return "usage: python -m {pkg} <command> [options]\n\ncommands:\n{lines}\n".format(
+        pkg=__package__, lines="\n".join(lines)
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command and return its exit code."""
+    args = sys.argv[1:] if argv is None else argv
+    if not args or args[0] in {"-h", "--help"}:
+        print(usage())
+        return 0
+    command, rest = args[0], args[1:]
+    if command not in COMMANDS:
+        print(f"error: unknown command {command!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(f".{command}", __package__)
+    return module.main(rest)

@@ -1,0 +1,124 @@
+"""Profile a CSV file into a Great Expectations suite (plain JSON).
+
+This module uses only the standard library on purpose: the template's post-generation hook
+imports it to write the first suite before the project's environment exists.
+For each column it records the type, the range with a margin (numbers), the allowed values
+(columns with few distinct strings) and the null fraction; for the table, the columns and a
+minimum row count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+# The strings pandas.read_csv reads as missing by default.
+NULL_TOKENS = frozenset(
+    "|#N/A|#N/A N/A|#NA|-1.#IND|-1.#QNAN|-NaN|-nan|1.#IND|1.#QNAN|<NA>|N/A|NA|NULL|NaN|None|n/a|nan|null".split("|")
+)
+NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+BOOLEANS = frozenset({"True", "False", "TRUE", "FALSE", "true", "false"})
+NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float16", "float32", "float64", "Float64"]
+DEFAULTS = {"range_margin": 0.1, "null_margin": 0.05, "max_categories": 20, "row_count_margin": 0.5}
+
+
+def read_columns(path: str | Path) -> dict[str, list[str]]:
+    """Read a CSV file into {column: [raw string values]}."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if not header:
+            raise ValueError(f"{path}: the file is empty or has no header row")
+        columns: dict[str, list[str]] = {name: [] for name in header}
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise ValueError(f"{path}: line {line} has {len(row)} fields, the header has {len(header)}")
+            for name, value in zip(header, row, strict=True):
+                columns[name].append(value)
+    return columns
+
+
+def column_kind(values: list[str], max_categories: int) -> str:
+    """Return 'numeric', 'boolean', 'categorical' or 'text' the way pandas would read the column."""
+    present = [value for value in values if value not in NULL_TOKENS]
+    if present and all(NUMBER.match(value) for value in present):
+        return "numeric"
+    if present and all(value in BOOLEANS for value in present):
+        return "boolean"
+    return "categorical" if len(set(present)) <= max_categories else "text"
+
+
+def expectation(kind: str, **kwargs: Any) -> dict[str, Any]:
+    return {"type": kind, "kwargs": kwargs, "meta": {}}
+
+
+def column_expectations(name: str, values: list[str], settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the expectations for one column."""
+    kind = column_kind(values, settings["max_categories"])
+    present = [value for value in values if value not in NULL_TOKENS]
+    result = []
+    if kind == "numeric":
+        numbers = [float(value) for value in present]
+        low, high = min(numbers), max(numbers)
+        margin = settings["range_margin"] * (high - low or abs(high) or 1.0)
+        result.append(expectation("expect_column_values_to_be_in_type_list", column=name, type_list=NUMERIC_TYPES))
+        result.append(
+            expectation("expect_column_values_to_be_between", column=name, min_value=low - margin, max_value=high + margin)
+        )
+    elif kind == "boolean":
+        result.append(expectation("expect_column_values_to_be_in_set", column=name, value_set=[True, False]))
+    elif kind == "categorical":
+        result.append(expectation("expect_column_values_to_be_in_set", column=name, value_set=sorted(set(present))))
+    null_fraction = 1 - len(present) / len(values) if values else 0.0
+    allowed_nulls = min(1.0, null_fraction + settings["null_margin"])
+    if allowed_nulls < 1.0:
+        mostly = round(1.0 - allowed_nulls, 6)
+        result.append(expectation("expect_column_values_to_not_be_null", column=name, mostly=mostly))
+    for item in result:
+        item["meta"] = {"kind": kind, "observed_null_fraction": round(null_fraction, 6)}
+    return result
+
+
+def profile_columns(columns: dict[str, list[str]], settings: dict[str, Any] | None = None, name: str = "data") -> dict:
+    """Return a suite (as a JSON-ready dict) describing the given columns."""
+    settings = {**DEFAULTS, **(settings or {})}
+    rows = len(next(iter(columns.values()), []))
+    expectations = [
+        expectation("expect_table_columns_to_match_set", column_set=list(columns), exact_match=True),
+        expectation(
+            "expect_table_row_count_to_be_greater_than",
+            value=max(0, math.floor(rows * (1 - settings["row_count_margin"])) - 1),
+        ),
+    ]
+    for column, values in columns.items():
+        expectations.extend(column_expectations(column, values, settings))
+    return {"name": name, "expectations": expectations, "meta": {"profiled_rows": rows, "settings": settings}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="profile", description=__doc__.splitlines()[0])
+    parser.add_argument("--data", required=True, help="CSV file to profile")
+    parser.add_argument("--suite", required=True, help="where to write the suite JSON")
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+
+    from .params import load_params, section
+
+    settings = section(load_params(args.params), "profile")
+    try:
+        suite = profile_columns(read_columns(args.data), settings)
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    Path(args.suite).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.suite).write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {args.suite}: {len(suite['expectations'])} expectations from {suite['meta']['profiled_rows']} rows")
+    return 0
