@@ -23,6 +23,13 @@ DEMO_DATA = {"classification": Path("data/raw/breast_cancer.csv"), "regression":
 SUITE = Path("expectations/suite.json")
 # Machine-specific or prompt-only keys that do not belong in the recorded answers.
 UNRECORDED = {"__prompts__", "_output_dir", "_repo_dir", "_checkout"}
+# The lock file with the DVC plugin each remote type needs; the others are removed.
+REMOTE_LOCKS = {
+    "s3": Path("requirements-s3.lock"),
+    "gcs": Path("requirements-gs.lock"),
+    "azure": Path("requirements-azure.lock"),
+}
+LOCK = Path("requirements.lock")
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 DVCIGNORE = "# Patterns of files DVC should ignore (same syntax as .gitignore).\n"
 
@@ -36,6 +43,15 @@ def place_data(answers: dict) -> None:
         chosen.rename(RAW_DATA)
     for demo in DEMO_DATA.values():
         demo.unlink(missing_ok=True)
+
+
+def choose_lock(answers: dict) -> None:
+    """Keep the lock file that includes the DVC plugin of the chosen remote as requirements.lock."""
+    chosen = REMOTE_LOCKS.get(answers["dvc_remote"])
+    if chosen is not None:
+        chosen.replace(LOCK)
+    for lock in REMOTE_LOCKS.values():
+        lock.unlink(missing_ok=True)
 
 
 def resolve_data_path(raw: str) -> Path:
@@ -113,6 +129,7 @@ def git_commit(answers: dict) -> None:
 def main() -> int:
     answers = json.loads(ANSWERS_JSON)
     place_data(answers)
+    choose_lock(answers)
     record_answers(answers)
     write_suite(answers)
     dvc_init()

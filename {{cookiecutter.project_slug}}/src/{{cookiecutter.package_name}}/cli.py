@@ -1,7 +1,8 @@
 """Command line: `python -m <package> <command> [options]`.
 
-Each command is one module with a `main(argv) -> int`. The module is imported only when its
-command runs, so `--help` and the light commands never pay for MLflow or Great Expectations.
+Each command is a function `main(argv) -> int` of one module, named below. The module is
+imported only when its command runs, so `--help` and the light commands never pay for MLflow
+or Great Expectations.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-COMMANDS = {
+COMMANDS = {  # name: help text; the module of the same name runs it, except where ENTRY_POINTS says
     "ingest": "Split the raw data into training and holdout sets.",
     "profile": "Write the expectation suite from the raw data.",
     "validate": "Check the prepared data against the expectation suite.",
@@ -23,6 +24,8 @@ COMMANDS = {
     "current": "Write a batch of 'current' data from the demo data, optionally shifted.",
     "report": "Write the Markdown report of a training run.",
 }
+
+ENTRY_POINTS = {"rollback": ("promote", "rollback_main")}
 
 
 def usage() -> str:
@@ -43,5 +46,6 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    module = importlib.import_module(f".{command}", __package__)
-    return module.main(rest)
+    module_name, function = ENTRY_POINTS.get(command, (command, "main"))
+    module = importlib.import_module(f".{module_name}", __package__)
+    return getattr(module, function)(rest)

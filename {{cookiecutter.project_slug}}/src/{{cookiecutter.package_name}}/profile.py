@@ -94,8 +94,9 @@ def profile_columns(columns: dict[str, list[str]], settings: dict[str, Any] | No
     expectations = [
         expectation("expect_table_columns_to_match_set", column_set=list(columns), exact_match=True),
         expectation(
-            "expect_table_row_count_to_be_greater_than",
-            value=max(0, math.floor(rows * (1 - settings["row_count_margin"])) - 1),
+            "expect_table_row_count_to_be_between",
+            min_value=math.floor(rows * (1 - settings["row_count_margin"])),
+            max_value=None,  # data may grow; a shrinking table is the suspicious change
         ),
     ]
     for column, values in columns.items():

@@ -1,0 +1,124 @@
+"""Gate: decide whether the candidate may replace the champion.
+
+The candidate passes only if its primary metric reaches `gate.threshold` and is not worse
+than the current champion, scored on the same holdout rows, by more than `gate.tolerance`.
+The first model is judged by the threshold alone. The decision and its reasons are written
+as JSON; a failed gate exits 1, so `dvc repro` fails and nothing is registered.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+from .data import DataError, read_table, split_target
+from .metrics import METRICS, is_worse, meets_threshold, score
+from .params import ParamsError, load_params, section
+
+
+def decide(
+    metric: str,
+    threshold: float,
+    tolerance: float,
+    candidate: float,
+    champion: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Return the decision for a candidate score; `champion` is {version, value} or {version, error}."""
+    if metric not in METRICS:
+        raise ParamsError(f"gate.metric={metric!r}: unknown; allowed: {', '.join(METRICS)}")
+    better = "higher" if METRICS[metric].higher_is_better else "lower"
+    reasons, passed = [], True
+    if math.isnan(candidate) or not meets_threshold(metric, candidate, threshold):
+        passed = False
+        reasons.append(f"{metric} {candidate:.4f} misses the threshold {threshold} ({better} is better)")
+    else:
+        reasons.append(f"{metric} {candidate:.4f} meets the threshold {threshold} ({better} is better)")
+    if champion is None:
+        reasons.append("no champion yet: the threshold alone decides")
+    elif "error" in champion:
+        passed = False
+        reasons.append(f"champion v{champion['version']} could not be scored on the holdout rows: {champion['error']}")
+    elif is_worse(metric, candidate, champion["value"], tolerance):
+        passed = False
+        reasons.append(
+            f"{metric} {candidate:.4f} is worse than champion v{champion['version']} ({champion['value']:.4f}) "
+            f"by more than the tolerance {tolerance}"
+        )
+    else:
+        reasons.append(
+            f"{metric} {candidate:.4f} is within {tolerance} of champion v{champion['version']} "
+            f"({champion['value']:.4f}) or better"
+        )
+    return {
+        "passed": passed,
+        "metric": metric,
+        "threshold": threshold,
+        "tolerance": tolerance,
+        "candidate": candidate,
+        "champion": champion,
+        "reasons": reasons,
+    }
+
+
+def score_champion(register: dict[str, Any], task: str, metric: str, holdout: Any, target: str) -> dict | None:
+    """Score the current champion on the holdout rows; None when there is no champion."""
+    from .registry import CHAMPION, alias_version, connect, load_version
+
+    client = connect(register)
+    version = alias_version(client, register["model_name"], CHAMPION)
+    if version is None:
+        return None
+    features, truth = split_target(holdout, target)
+    try:
+        value = score(task, load_version(register["model_name"], version), features, truth)[metric]
+    except Exception as error:  # any failure to score is a reason to refuse, never a crash
+        return {"version": version, "error": f"{type(error).__name__}: {error}"}
+    return {"version": version, "value": value}
+
+
+def file_md5(path: str | Path) -> str:
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()  # the same content hash DVC records
+
+
+def evaluate_gate(params: dict[str, Any], candidate_metrics: dict[str, float], holdout: Any) -> dict[str, Any]:
+    """Apply the gate settings to the candidate's metrics and the current champion."""
+    data, gate, register = section(params, "data"), section(params, "gate"), section(params, "register")
+    metric = gate["metric"]
+    if metric not in candidate_metrics:
+        raise ParamsError(f"gate.metric={metric!r}: not among the evaluated metrics {sorted(candidate_metrics)}")
+    champion = score_champion(register, data["task"], metric, holdout, data["target"])
+    return decide(metric, float(gate["threshold"]), float(gate["tolerance"]), candidate_metrics[metric], champion)
+
+
+def print_decision(decision: dict[str, Any]) -> None:
+    verdict = "PASSED" if decision["passed"] else "FAILED"
+    stream = sys.stdout if decision["passed"] else sys.stderr
+    print(f"gate: {verdict}", file=stream)
+    for reason in decision["reasons"]:
+        print(f"  - {reason}", file=stream)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gate", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help="candidate pipeline (joblib)")
+    parser.add_argument("--holdout", required=True, help="holdout rows (CSV), the same for candidate and champion")
+    parser.add_argument("--metrics", required=True, help="candidate metrics JSON from evaluate")
+    parser.add_argument("--decision", required=True, help="where to write the decision JSON")
+    parser.add_argument("--params", default="params.yaml")
+    args = parser.parse_args(argv)
+    try:
+        candidate_metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
+        decision = evaluate_gate(load_params(args.params), candidate_metrics, read_table(args.holdout))
+    except (DataError, ParamsError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    decision["model_md5"] = file_md5(args.model)
+    Path(args.decision).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.decision).write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
+    print_decision(decision)
+    return 0 if decision["passed"] else 1

@@ -1,0 +1,156 @@
+"""Validate: check the prepared data against the Great Expectations suite.
+
+Writes `summary.json` (one entry per failed expectation, in words) and Data Docs HTML to the
+report folder, prints each failure, and exits 1 when any expectation fails so that
+`dvc repro` stops before training on bad data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .data import DataError, read_table
+
+
+def load_suite(path: str | Path) -> dict[str, Any]:
+    """Read the suite JSON, or raise DataError naming the problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: suite not found; create it with `make suite`")
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(suite, dict) or not isinstance(suite.get("expectations"), list):
+        raise DataError(f"{path}: not a suite; expected an object with an 'expectations' list")
+    return suite
+
+
+def describe_expected(kind: str, kwargs: dict[str, Any]) -> str:
+    """Say in words what an expectation asks for."""
+    if "min_value" in kwargs or "max_value" in kwargs:
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        return f"between {low} and {high}" if high is not None else f"at least {low}"
+    if "value_set" in kwargs:
+        return f"one of {kwargs['value_set']}"
+    if "type_list" in kwargs:
+        return f"a type in {kwargs['type_list']}"
+    if "column_set" in kwargs:
+        return f"exactly the columns {kwargs['column_set']}"
+    if kind == "expect_column_values_to_not_be_null":
+        return f"at least {kwargs.get('mostly', 1.0):.0%} non-null"
+    return json.dumps(kwargs, default=str)
+
+
+def describe_observed(result: dict[str, Any], exception: dict[str, Any] | None) -> str:
+    """Say in words what the data showed for a failed expectation."""
+    if exception and exception.get("raised_exception"):
+        return str(exception.get("exception_message")).removeprefix("Error: ")
+    if "observed_value" in result:
+        return f"observed {result['observed_value']}"
+    if "unexpected_count" in result:
+        examples = ", ".join(map(repr, result.get("partial_unexpected_list", [])[:5]))
+        share = result.get("unexpected_percent") or 0.0
+        return f"{result['unexpected_count']} of {result.get('element_count')} values ({share:.1f}%) fail, e.g. {examples}"
+    return json.dumps(result, default=str)
+
+
+def failures(results: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Turn failed GE results (as JSON dicts) into readable rows."""
+    rows = []
+    for item in results:
+        if item.get("success"):
+            continue
+        config = item["expectation_config"]
+        kwargs = {key: value for key, value in config["kwargs"].items() if key != "batch_id"}
+        rows.append(
+            {
+                "column": str(kwargs.get("column", "(table)")),
+                "expectation": config["type"],
+                "expected": describe_expected(config["type"], kwargs),
+                "observed": describe_observed(item.get("result") or {}, item.get("exception_info")),
+            }
+        )
+    return rows
+
+
+def run_suite(frame: pd.DataFrame, suite: dict[str, Any], docs_dir: Path) -> list[dict[str, Any]]:
+    """Validate a DataFrame with Great Expectations, build Data Docs, and return the results as dicts."""
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.exceptions import InvalidExpectationConfigurationError
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    context.add_data_docs_site(
+        site_name="local",
+        site_config={
+            "class_name": "SiteBuilder",
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir.resolve())},
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    batch = context.data_sources.add_pandas("prepared").add_dataframe_asset("data")
+    try:
+        expectation_suite = context.suites.add(gx.ExpectationSuite(**suite))
+    except (InvalidExpectationConfigurationError, TypeError) as error:
+        raise DataError(f"the suite has an invalid expectation: {error}") from error
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(
+            name="prepared", data=batch.add_batch_definition_whole_dataframe("all"), suite=expectation_suite
+        )
+    )
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name="validate",
+            validation_definitions=[definition],
+            actions=[UpdateDataDocsAction(name="data_docs")],
+            result_format="SUMMARY",
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    return [item.to_json_dict() for run in result.run_results.values() for item in run.results]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="validate", description=__doc__.splitlines()[0])
+    parser.add_argument("--suite", required=True, help="expectation suite JSON")
+    parser.add_argument("--data", required=True, action="append", help="data file; repeat to validate them together")
+    parser.add_argument("--report-dir", required=True, help="where summary.json and docs/ go")
+    args = parser.parse_args(argv)
+
+    report_dir = Path(args.report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        suite = load_suite(args.suite)
+        frame = pd.concat([read_table(path) for path in args.data], ignore_index=True)
+        results = run_suite(frame, suite, report_dir / "docs")
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    failed = failures(results)
+    summary = {
+        "success": not failed,
+        "data": args.data,
+        "rows": len(frame),
+        "evaluated": len(results),
+        "failed": len(failed),
+        "failures": failed,
+        "data_docs": str(report_dir / "docs" / "index.html"),
+    }
+    (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    if failed:
+        print(f"validate: {len(failed)} of {len(results)} expectations failed on {', '.join(args.data)}:", file=sys.stderr)
+        for row in failed:
+            print(f"  - {row['column']}: {row['expectation']}: expected {row['expected']}; {row['observed']}", file=sys.stderr)
+        print(f"details: {report_dir / 'summary.json'} and {summary['data_docs']}", file=sys.stderr)
+        return 1
+    print(f"validate: all {len(results)} expectations passed on {len(frame)} rows; Data Docs: {summary['data_docs']}")
+    return 0
