@@ -23,9 +23,10 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "drift": "Compare current data with the reference data.",
     "current": "Write a batch of 'current' data from the demo data, optionally shifted.",
     "report": "Write the Markdown report of a training run.",
+    "status": "Show the registered versions that carry an alias.",
 }
 
-ENTRY_POINTS = {"rollback": ("promote", "rollback_main")}
+ENTRY_POINTS = {"rollback": ("promote", "rollback_main"), "status": ("registry", "status_main")}
 
 
 def usage() -> str:

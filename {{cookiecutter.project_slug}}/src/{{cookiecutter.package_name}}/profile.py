@@ -20,7 +20,27 @@ from typing import Any
 
 # The strings pandas.read_csv reads as missing by default.
 NULL_TOKENS = frozenset(
-    "|#N/A|#N/A N/A|#NA|-1.#IND|-1.#QNAN|-NaN|-nan|1.#IND|1.#QNAN|<NA>|N/A|NA|NULL|NaN|None|n/a|nan|null".split("|")
+    [
+        "",
+        "#N/A",
+        "#N/A N/A",
+        "#NA",
+        "-1.#IND",
+        "-1.#QNAN",
+        "-NaN",
+        "-nan",
+        "1.#IND",
+        "1.#QNAN",
+        "<NA>",
+        "N/A",
+        "NA",
+        "NULL",
+        "NaN",
+        "None",
+        "n/a",
+        "nan",
+        "null",
+    ]
 )
 NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
 BOOLEANS = frozenset({"True", "False", "TRUE", "FALSE", "true", "false"})
@@ -71,7 +91,9 @@ def column_expectations(name: str, values: list[str], settings: dict[str, Any]) 
         margin = settings["range_margin"] * (high - low or abs(high) or 1.0)
         result.append(expectation("expect_column_values_to_be_in_type_list", column=name, type_list=NUMERIC_TYPES))
         result.append(
-            expectation("expect_column_values_to_be_between", column=name, min_value=low - margin, max_value=high + margin)
+            expectation(
+                "expect_column_values_to_be_between", column=name, min_value=low - margin, max_value=high + margin
+            )
         )
     elif kind == "boolean":
         result.append(expectation("expect_column_values_to_be_in_set", column=name, value_set=[True, False]))

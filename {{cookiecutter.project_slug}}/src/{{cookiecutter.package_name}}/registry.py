@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from typing import Any
 
@@ -37,3 +38,31 @@ def load_version(name: str, version: str) -> Any:
     import mlflow.sklearn
 
     return mlflow.sklearn.load_model(f"models:/{name}/{version}")
+
+
+def aliased_versions(client: Any, name: str) -> dict[str, dict[str, Any]]:
+    """Return {alias: {version, tags}} for the aliases this project uses."""
+    found = {}
+    for alias in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION):
+        version = alias_version(client, name, alias)
+        if version is not None:
+            found[alias] = {"version": version, "tags": client.get_model_version(name, version).tags}
+    return found
+
+
+def status_main(argv: list[str] | None = None) -> int:
+    """Print where the registry is and which version each alias points at."""
+    from .params import load_params, section
+
+    parser = argparse.ArgumentParser(prog="status", description="Show the registered versions that carry an alias.")
+    parser.add_argument("--params", default="params.yaml")
+    settings = section(load_params(parser.parse_args(argv).params), "register")
+    client, name = connect(settings), settings["model_name"]
+    print(f"registry: {tracking_uri(settings)}")
+    aliases = aliased_versions(client, name)
+    if not aliases:
+        print(f"model {name!r}: no aliased versions yet; run `make pipeline`")
+    for alias, found in aliases.items():
+        commit = found["tags"].get("git_commit", "unknown")[:8]
+        print(f"model {name!r} version {found['version']}: @{alias} (trained from commit {commit})")
+    return 0

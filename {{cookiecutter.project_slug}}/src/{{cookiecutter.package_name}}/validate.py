@@ -35,34 +35,54 @@ def load_suite(path: str | Path) -> dict[str, Any]:
 def describe_expected(kind: str, kwargs: dict[str, Any]) -> str:
     """Say in words what an expectation asks for."""
     if "min_value" in kwargs or "max_value" in kwargs:
-        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        low, high = (
+            f"{value:.6g}" if value is not None else None
+            for value in (kwargs.get("min_value"), kwargs.get("max_value"))
+        )
         return f"between {low} and {high}" if high is not None else f"at least {low}"
     if "value_set" in kwargs:
         return f"one of {kwargs['value_set']}"
     if "type_list" in kwargs:
         return f"a type in {kwargs['type_list']}"
     if "column_set" in kwargs:
-        return f"exactly the columns {kwargs['column_set']}"
+        return f"exactly the {len(kwargs['column_set'])} profiled columns"
     if kind == "expect_column_values_to_not_be_null":
         return f"at least {kwargs.get('mostly', 1.0):.0%} non-null"
     return json.dumps(kwargs, default=str)
 
 
-def describe_observed(result: dict[str, Any], exception: dict[str, Any] | None) -> str:
+def exception_message(info: Any) -> str | None:
+    """Find the first error message in GE's (possibly nested) exception info."""
+    if isinstance(info, dict):
+        if info.get("raised_exception") and info.get("exception_message"):
+            return str(info["exception_message"]).removeprefix("Error: ")
+        return next(filter(None, map(exception_message, info.values())), None)
+    return None
+
+
+def describe_observed(kwargs: dict[str, Any], result: dict[str, Any], columns: list[str], error: str | None) -> str:
     """Say in words what the data showed for a failed expectation."""
-    if exception and exception.get("raised_exception"):
-        return str(exception.get("exception_message")).removeprefix("Error: ")
+    if "column" in kwargs and kwargs["column"] not in columns:
+        return "the column is missing from the data"
+    if "column_set" in kwargs:
+        missing = [name for name in kwargs["column_set"] if name not in columns]
+        unexpected = [name for name in columns if name not in kwargs["column_set"]]
+        return f"missing columns {missing}, unexpected columns {unexpected}"
+    if error:
+        return f"could not be checked: {error}"
     if "observed_value" in result:
         return f"observed {result['observed_value']}"
     if "unexpected_count" in result:
         examples = ", ".join(map(repr, result.get("partial_unexpected_list", [])[:5]))
         share = result.get("unexpected_percent") or 0.0
-        return f"{result['unexpected_count']} of {result.get('element_count')} values ({share:.1f}%) fail, e.g. {examples}"
+        return (
+            f"{result['unexpected_count']} of {result.get('element_count')} values ({share:.1f}%) fail, e.g. {examples}"
+        )
     return json.dumps(result, default=str)
 
 
-def failures(results: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Turn failed GE results (as JSON dicts) into readable rows."""
+def failures(results: list[dict[str, Any]], columns: list[str]) -> list[dict[str, str]]:
+    """Turn failed GE results (as JSON dicts) into readable rows; `columns` are the data's columns."""
     rows = []
     for item in results:
         if item.get("success"):
@@ -74,7 +94,9 @@ def failures(results: list[dict[str, Any]]) -> list[dict[str, str]]:
                 "column": str(kwargs.get("column", "(table)")),
                 "expectation": config["type"],
                 "expected": describe_expected(config["type"], kwargs),
-                "observed": describe_observed(item.get("result") or {}, item.get("exception_info")),
+                "observed": describe_observed(
+                    kwargs, item.get("result") or {}, columns, exception_message(item.get("exception_info"))
+                ),
             }
         )
     return rows
@@ -135,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    failed = failures(results)
+    failed = failures(results, [str(column) for column in frame.columns])
     summary = {
         "success": not failed,
         "data": args.data,
@@ -147,9 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     }
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     if failed:
-        print(f"validate: {len(failed)} of {len(results)} expectations failed on {', '.join(args.data)}:", file=sys.stderr)
+        print(
+            f"validate: {len(failed)} of {len(results)} expectations failed on {', '.join(args.data)}:", file=sys.stderr
+        )
         for row in failed:
-            print(f"  - {row['column']}: {row['expectation']}: expected {row['expected']}; {row['observed']}", file=sys.stderr)
+            print(
+                f"  - {row['column']}: {row['expectation']}: expected {row['expected']}; {row['observed']}",
+                file=sys.stderr,
+            )
         print(f"details: {report_dir / 'summary.json'} and {summary['data_docs']}", file=sys.stderr)
         return 1
     print(f"validate: all {len(results)} expectations passed on {len(frame)} rows; Data Docs: {summary['data_docs']}")

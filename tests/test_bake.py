@@ -1,0 +1,130 @@
+"""Fast tier: every combination of options bakes into exactly the expected, clean project."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE, answers_for, combination_id, option_matrix
+
+SOURCE = TEMPLATE / "{{cookiecutter.project_slug}}"
+DEMO_FILES = {"data/raw/breast_cancer.csv", "data/raw/diabetes.csv"}
+LOCK_VARIANTS = {"s3": "requirements-s3.lock", "gcs": "requirements-gs.lock", "azure": "requirements-azure.lock"}
+WRITTEN_BY_HOOK = {
+    ".cookiecutter.json",
+    ".dvc/.gitignore",
+    ".dvc/config",
+    ".dvcignore",
+    "data/raw/.gitignore",
+    "data/raw/data.csv.dvc",
+    "expectations/suite.json",
+}
+CACHES = {"__pycache__", ".ruff_cache", ".pytest_cache"}  # left by running tools in the template
+LEFTOVER_JINJA = re.compile(r"(?<!\$)\{\{|\{%|\{#")  # GitHub's own ${{ }} expressions are fine
+
+
+def template_files(package: str) -> set[str]:
+    files = set()
+    for path in SOURCE.rglob("*"):
+        if path.is_file() and not CACHES.intersection(path.parts):
+            files.add(path.relative_to(SOURCE).as_posix().replace("{{cookiecutter.package_name}}", package))
+    return files
+
+
+def expected_files(answers: dict[str, str], package: str) -> set[str]:
+    """The files a project made with these answers must track in git, and no others."""
+    files = template_files(package) - DEMO_FILES - set(LOCK_VARIANTS.values())
+    files |= WRITTEN_BY_HOOK
+    files -= removed_workflow_files(answers)
+    return files
+
+
+def removed_workflow_files(answers: dict[str, str]) -> set[str]:
+    """Workflow files that exist only for some options (see hooks/post_gen_project.py)."""
+    return set()
+
+
+@pytest.fixture(scope="module", params=option_matrix(), ids=combination_id)
+def baked(request: pytest.FixtureRequest, cookies_session, sample_csvs) -> tuple[dict, Path]:
+    answers = answers_for(request.param, sample_csvs)
+    result = cookies_session.bake(extra_context=answers)
+    assert result.exit_code == 0, result.exception
+    return answers, Path(result.project_path)
+
+
+def tracked_files(project: Path) -> set[str]:
+    listing = subprocess.run(["git", "ls-files"], cwd=project, check=True, capture_output=True, text=True)
+    return set(listing.stdout.splitlines())
+
+
+def test_exact_file_set(baked):
+    answers, project = baked
+    package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
+    assert tracked_files(project) == expected_files(answers, package)
+    assert (project / "data/raw/data.csv").is_file()
+
+
+def test_no_template_syntax_left(baked):
+    _, project = baked
+    for name in tracked_files(project):
+        text = (project / name).read_text(encoding="utf-8", errors="replace")
+        assert not LEFTOVER_JINJA.search(text), f"{name} still has template syntax"
+
+
+def test_ruff_clean(baked):
+    _, project = baked
+    ruff = [sys.executable, "-m", "ruff"]
+    for command in ([*ruff, "check", "--no-cache", "."], [*ruff, "format", "--check", "--no-cache", "."]):
+        result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_answers_recorded(baked):
+    answers, project = baked
+    recorded = json.loads((project / ".cookiecutter.json").read_text())
+    assert {key: recorded[key] for key in answers} == answers
+    assert "_output_dir" not in recorded and "__prompts__" not in recorded
+
+
+def test_first_commit_is_clean(baked):
+    _, project = baked
+    log = subprocess.run(["git", "log", "--format=%s"], cwd=project, check=True, capture_output=True, text=True)
+    assert len(log.stdout.splitlines()) == 1
+    status = subprocess.run(["git", "status", "--porcelain"], cwd=project, check=True, capture_output=True, text=True)
+    assert status.stdout == ""
+
+
+def test_dvc_tracks_the_raw_data(baked):
+    answers, project = baked
+    import hashlib
+
+    content = (project / "data/raw/data.csv").read_bytes()
+    md5 = hashlib.md5(content).hexdigest()
+    assert f"md5: {md5}" in (project / "data/raw/data.csv.dvc").read_text()
+    assert (project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_bytes() == content
+    config = (project / ".dvc/config").read_text()
+    if answers["dvc_remote"] == "none":
+        assert config == ""
+    else:
+        assert "remote = storage" in config
+
+
+def test_suite_describes_the_data(baked):
+    _, project = baked
+    import pandas as pd
+
+    suite = json.loads((project / "expectations/suite.json").read_text())
+    columns = next(e for e in suite["expectations"] if e["type"] == "expect_table_columns_to_match_set")
+    assert columns["kwargs"]["column_set"] == list(pd.read_csv(project / "data/raw/data.csv").columns)
+
+
+def test_lock_matches_remote(baked):
+    answers, project = baked
+    lock = (project / "requirements.lock").read_text()
+    plugin = {"s3": "dvc-s3==", "gcs": "dvc-gs==", "azure": "dvc-azure=="}.get(answers["dvc_remote"])
+    for name in ("dvc-s3==", "dvc-gs==", "dvc-azure=="):
+        assert (name in lock) == (name == plugin)

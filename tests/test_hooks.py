@@ -1,0 +1,198 @@
+"""Fast tier: every bad answer is refused, with its message, before anything is written."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import TEMPLATE, classification_csv
+
+SLUG_DIR = TEMPLATE / "{{cookiecutter.project_slug}}"
+
+
+def load_module(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is created
+    spec.loader.exec_module(module)
+    return module
+
+
+pre_gen = load_module(TEMPLATE / "hooks/pre_gen_project.py", "pre_gen_project")
+post_gen = load_module(TEMPLATE / "hooks/post_gen_project.py", "post_gen_project")
+
+
+@pytest.fixture(scope="module")
+def bad_csvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("bad-csv")
+    good = classification_csv()
+    files = {
+        "few_rows": good.head(20),
+        "one_class": good.assign(churned="yes"),
+        "no_features": good[["churned"]],
+    }
+    paths = {name: folder / f"{name}.csv" for name in files}
+    for name, frame in files.items():
+        frame.to_csv(paths[name], index=False)
+    paths["good"] = folder / "good.csv"
+    good.to_csv(paths["good"], index=False)
+    paths["binary"] = folder / "binary.csv"
+    paths["binary"].write_bytes(b"\xff\xfe\x00\x00garbage\x00\x81")
+    paths["ragged"] = folder / "ragged.csv"
+    paths["ragged"].write_text("a,b,churned\n" + "1,2,yes\n" * 60 + "1,2\n")
+    return paths
+
+
+CSV = {"dataset": "csv", "target_column": "churned"}
+REJECTED = {  # id: (answers, words the error line must contain)
+    "slug with spaces": ({"project_slug": "My Project!"}, "project_slug='My Project!'"),
+    "package not identifier": ({"package_name": "my-pkg"}, "package_name='my-pkg': not a valid Python package name"),
+    "package keyword": ({"package_name": "class"}, "package_name='class'"),
+    "package shadows stdlib": ({"package_name": "json"}, "package_name='json': would shadow"),
+    "package shadows mlflow": ({"package_name": "mlflow"}, "package_name='mlflow': would shadow"),
+    "package shadows pandas": ({"package_name": "pandas"}, "package_name='pandas': would shadow"),
+    "package shadows dvc": ({"package_name": "dvc"}, "package_name='dvc': would shadow"),
+    "package is test": ({"package_name": "test"}, "package_name='test': would shadow"),
+    "cron four fields": ({"drift_schedule": "0 6 * *"}, "drift_schedule='0 6 * *': a cron expression needs 5 fields"),
+    "cron minute range": ({"drift_schedule": "61 * * * *"}, "minute field '61' is invalid"),
+    "cron month range": ({"drift_schedule": "0 0 * 13 *"}, "month field '13' is invalid"),
+    "cron zero step": ({"drift_schedule": "*/0 * * * *"}, "minute field '*/0' is invalid"),
+    "cron words": ({"drift_schedule": "every monday"}, "needs 5 fields"),
+    "metric wrong task": ({"primary_metric": "r2"}, "primary_metric='r2': does not fit task='classification'"),
+    "threshold above range": ({"metric_threshold": "1.5"}, "metric_threshold='1.5': outside the range of roc_auc"),
+    "threshold not number": ({"metric_threshold": "high"}, "metric_threshold='high': not a number"),
+    "rmse negative": (
+        {"task": "regression", "primary_metric": "rmse", "metric_threshold": "-1"},
+        "outside the range of rmse",
+    ),
+    "s3 url for gcs": ({"dvc_remote": "gcs", "dvc_remote_url": "s3://bucket/x"}, "does not fit dvc_remote='gcs'"),
+    "url for local": ({"dvc_remote": "local", "dvc_remote_url": "s3://bucket"}, "needs a folder path, not a URL"),
+    "url for none": ({"dvc_remote": "none", "dvc_remote_url": "/tmp/x"}, "must be blank when dvc_remote='none'"),
+    "s3 without bucket": ({"dvc_remote": "s3", "dvc_remote_url": "s3://"}, "does not fit dvc_remote='s3'"),
+    "tracking uri scheme": ({"mlflow_tracking_uri": "ftp://host"}, "mlflow_tracking_uri='ftp://host': unsupported"),
+    "model name slash": ({"model_name": "team/model"}, "model_name='team/model'"),
+    "blank target": ({"target_column": " "}, "target_column=' ': must not be blank"),
+    "csv path blank": ({**CSV, "data_path": ""}, "dataset='csv' needs the path of a CSV file"),
+    "csv missing": ({**CSV, "data_path": "/nonexistent/data.csv"}, "file not found"),
+    "csv no target": ({**CSV, "data_path": "good", "target_column": "label"}, "target_column='label': not a column"),
+    "csv few rows": ({**CSV, "data_path": "few_rows"}, "20 rows with a target value; at least 50"),
+    "csv one class": ({**CSV, "data_path": "one_class"}, "has a single value"),
+    "csv no features": ({**CSV, "data_path": "no_features"}, "needs at least one feature column"),
+    "csv not utf8": ({**CSV, "data_path": "binary"}, "cannot be read as a UTF-8 CSV file"),
+    "csv ragged": ({**CSV, "data_path": "ragged"}, "line 62 has a different number of fields"),
+    "regression text target": (
+        {**CSV, "task": "regression", "primary_metric": "r2", "metric_threshold": "0.1", "data_path": "good"},
+        "task='regression' needs a numeric target",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", REJECTED, ids=list(REJECTED))
+def test_bad_answer_is_rejected_and_leaves_nothing(case, cookies, bad_csvs, capfd):
+    answers, message = REJECTED[case]
+    answers = dict(answers)
+    if answers.get("data_path") in bad_csvs:
+        answers["data_path"] = str(bad_csvs[answers["data_path"]])
+    result = cookies.bake(extra_context=answers)
+    assert result.exit_code != 0
+    stderr = capfd.readouterr().err
+    assert message in stderr
+    assert [line for line in stderr.splitlines() if line.startswith("error: ")], stderr
+    output = Path(cookies._new_output_dir())
+    assert not [path for path in output.parent.rglob("*") if path.name.endswith(".cookiecutter.json")]
+
+
+def test_defaults_are_valid():
+    assert pre_gen.validate(default_answers()) == []
+
+
+def default_answers() -> dict:
+    """cookiecutter.json's defaults as a --no-input bake renders them."""
+    context = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    context = {key: (value[0] if isinstance(value, list) else value) for key, value in context.items()}
+    rendered = {
+        "project_slug": "churn-model",
+        "package_name": "churn_model",
+        "data_path": "",
+        "primary_metric": "roc_auc",
+        "metric_threshold": "0.9",
+        "dvc_remote_url": "../dvc-storage",
+        "model_name": "churn-model",
+    }
+    return {**{k: v for k, v in context.items() if not k.startswith("_")}, **rendered}
+
+
+@pytest.mark.parametrize(
+    "schedule", ["0 6 * * 1", "*/15 * * * *", "0 0 1 jan,jul *", "30 2 * * mon-fri", "0 0-23/2 * * 0"]
+)
+def test_valid_cron_is_accepted(schedule):
+    assert pre_gen.check_cron({"drift_schedule": schedule}) == []
+
+
+def test_every_rule_reports_one_line_per_bad_answer():
+    answers = {**default_answers(), "package_name": "json", "drift_schedule": "bad", "metric_threshold": "2"}
+    errors = pre_gen.validate(answers)
+    assert len(errors) == 3
+    assert all("\n" not in error for error in errors)
+
+
+def test_hook_metric_table_matches_the_project():
+    metrics = load_module(SLUG_DIR / "src/{{cookiecutter.package_name}}/metrics.py", "project_metrics")
+    from_project = {
+        task: {name: (m.low, m.high) for name, m in metrics.METRICS.items() if m.task == task}
+        for task in ("classification", "regression")
+    }
+    assert from_project == pre_gen.METRIC_RANGES
+    assert math.isinf(pre_gen.METRIC_RANGES["regression"]["r2"][0])
+
+
+def test_hook_choices_match_cookiecutter_json():
+    context = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    for key, allowed in pre_gen.CHOICES.items():
+        assert sorted(context[key]) == sorted(allowed), key
+
+
+def test_answers_reach_the_hook_as_data(cookies):
+    """Quotes, backslashes and triple quotes in an answer are data, not code."""
+    name = 'O\'Brien "Bob" \\ \\n """ end'
+    result = cookies.bake(extra_context={"project_name": "Quote Test", "author_name": name, "description": name})
+    assert result.exit_code == 0, result.exception
+    recorded = json.loads((Path(result.project_path) / ".cookiecutter.json").read_text())
+    assert recorded["author_name"] == name
+
+
+def test_relative_csv_path_resolves_from_where_cookiecutter_runs(tmp_path):
+    classification_csv().to_csv(tmp_path / "mine.csv", index=False)
+    env = {**os.environ, "PWD": str(tmp_path)}
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(tmp_path / "out"),
+               "dataset=csv", "data_path=mine.csv", "target_column=churned"]  # fmt: skip
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    baked = tmp_path / "out/churn-model/data/raw/data.csv"
+    assert baked.read_bytes() == (tmp_path / "mine.csv").read_bytes()
+
+
+def test_bake_works_without_git_identity(tmp_path):
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "GIT_CONFIG_GLOBAL": str(home / "none"), "GIT_CONFIG_NOSYSTEM": "1"}
+    env.pop("GIT_AUTHOR_NAME", None), env.pop("GIT_AUTHOR_EMAIL", None)
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(tmp_path / "out")]
+    result = subprocess.run(command, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    log = subprocess.run(["git", "log", "--format=%an"], cwd=tmp_path / "out/churn-model", env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    assert log.stdout.strip() == "Your Name"
+
+
+def test_local_remote_is_relative_to_the_project_root(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".dvc").mkdir()
+    post_gen.dvc_remote({"dvc_remote": "local", "dvc_remote_url": "../dvc-storage"})
+    assert "url = ../../dvc-storage" in (tmp_path / ".dvc/config").read_text()
