@@ -1,0 +1,23 @@
+"""Print the project's registry as JSON: every version of the model with its aliases and tags.
+
+Run with the baked project's own Python, from its root (tests/test_slow.py does this).
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import mlflow
+import yaml
+
+settings = yaml.safe_load(Path("params.yaml").read_text())["register"]
+mlflow.set_tracking_uri(settings.get("tracking_uri") or "sqlite:///mlflow.db")
+client = mlflow.MlflowClient()
+try:
+    versions = client.search_model_versions(f"name = '{settings['model_name']}'")
+except mlflow.exceptions.MlflowException:
+    versions = []
+snapshot = {
+    str(version.version): {"aliases": sorted(version.aliases), "tags": dict(version.tags)} for version in versions
+}
+json.dump(snapshot, sys.stdout)
