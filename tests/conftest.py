@@ -109,3 +109,15 @@ def answers_for(combination: dict[str, str], csvs: dict[str, Path]) -> dict[str,
         answers["data_path"] = str(csvs[combination["task"]])
         answers["target_column"] = CSV_TARGETS[combination["task"]]
     return answers
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep every test of one baked project on one xdist worker, so each project is baked once."""
+    for item in items:
+        params = getattr(item, "callspec", None) and item.callspec.params
+        for fixture in ("scenario", "baked"):
+            if params and fixture in params:
+                value = params[fixture]
+                key = value if isinstance(value, str) else combination_id(value)
+                item.add_marker(pytest.mark.xdist_group(f"{fixture}-{key}"))
