@@ -17,7 +17,8 @@ try:
     versions = client.search_model_versions(f"name = '{settings['model_name']}'")
 except mlflow.exceptions.MlflowException:
     versions = []
-snapshot = {
-    str(version.version): {"aliases": sorted(version.aliases), "tags": dict(version.tags)} for version in versions
-}
+snapshot = {}
+for found in sorted(versions, key=lambda version: int(version.version)):
+    version = client.get_model_version(found.name, found.version)  # search results carry no aliases
+    snapshot[str(version.version)] = {"aliases": sorted(version.aliases), "tags": dict(version.tags)}
 json.dump(snapshot, sys.stdout)
