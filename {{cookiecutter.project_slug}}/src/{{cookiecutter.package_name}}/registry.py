@@ -28,7 +28,8 @@ def alias_version(client: Any, name: str, alias: str) -> str | None:
     from mlflow.exceptions import MlflowException
 
     try:
-        return client.get_model_version_by_alias(name, alias).version
+        # str(): MLflow returns the version as an int here but as a str from searches and on the CLI.
+        return str(client.get_model_version_by_alias(name, alias).version)
     except MlflowException:
         return None
 
@@ -62,7 +63,10 @@ def status_main(argv: list[str] | None = None) -> int:
     aliases = aliased_versions(client, name)
     if not aliases:
         print(f"model {name!r}: no aliased versions yet; run `make pipeline`")
+    by_version: dict[str, list[str]] = {}
     for alias, found in aliases.items():
-        commit = found["tags"].get("git_commit", "unknown")[:8]
-        print(f"model {name!r} version {found['version']}: @{alias} (trained from commit {commit})")
+        by_version.setdefault(found["version"], []).append(f"@{alias}")
+    for version, names in by_version.items():
+        commit = next(f["tags"] for f in aliases.values() if f["version"] == version).get("git_commit", "unknown")
+        print(f"model {name!r} version {version}: {' '.join(names)} (trained from commit {commit[:8]})")
     return 0
