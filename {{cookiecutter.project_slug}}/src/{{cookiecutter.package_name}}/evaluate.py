@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data = section(load_params(args.params), "data")
         features, target = split_target(read_table(args.holdout), data["target"])
-    except (DataError, ParamsError) as error:
+        model = joblib.load(args.model)
+    except (DataError, ParamsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    model = joblib.load(args.model)
     metrics = {**score(data["task"], model, features, target), "holdout_rows": len(features)}
     Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
     Path(args.metrics).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

@@ -114,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         candidate_metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
         decision = evaluate_gate(load_params(args.params), candidate_metrics, read_table(args.holdout))
+        decision["model_md5"] = file_md5(args.model)
     except (DataError, ParamsError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    decision["model_md5"] = file_md5(args.model)
     Path(args.decision).parent.mkdir(parents=True, exist_ok=True)
     Path(args.decision).write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
     print_decision(decision)

@@ -27,14 +27,17 @@ def split(
     """Split rows into (train, holdout); stratified by class when every class has two rows or more."""
     from sklearn.model_selection import train_test_split
 
-    if not 0 < holdout_fraction < 1:
+    if not isinstance(holdout_fraction, int | float) or not 0 < holdout_fraction < 1:
         raise ParamsError(f"ingest.holdout_fraction={holdout_fraction}: must be between 0 and 1 (exclusive)")
     stratify = None
     if task == "classification" and frame[target].value_counts().min() >= 2:
         stratify = frame[target]
-    train, holdout = train_test_split(frame, test_size=holdout_fraction, random_state=seed, stratify=stratify)
-    if train.empty or holdout.empty:
-        raise DataError(f"{len(frame)} rows are too few to split with holdout_fraction={holdout_fraction}")
+    try:
+        train, holdout = train_test_split(frame, test_size=holdout_fraction, random_state=seed, stratify=stratify)
+    except ValueError as error:  # too few rows for a non-empty split, or for one row of each class on each side
+        raise DataError(
+            f"{len(frame)} rows are too few to split with holdout_fraction={holdout_fraction}: {error}"
+        ) from error
     return train, holdout
 
 

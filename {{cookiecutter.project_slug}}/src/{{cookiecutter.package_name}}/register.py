@@ -93,7 +93,7 @@ def existing_version(client: Any, name: str, model_md5: str) -> str | None:
         versions = client.search_model_versions(f"name = '{name}' and tags.model_md5 = '{model_md5}'")
     except MlflowException:
         return None
-    return versions[0].version if versions else None
+    return str(versions[0].version) if versions else None  # a str, like alias_version's
 
 
 def log_and_register(params: dict, metrics: dict, model_path: str, holdout: Any, tags: dict) -> str:

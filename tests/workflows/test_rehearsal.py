@@ -1,0 +1,216 @@
+"""Rehearse the generated workflows on a baked project: every `run:` step runs for real.
+
+One project is baked for the module and pushed to a stand-in repository; each test plays one
+situation of the issue (a pull request and its next push, a fork's pull request, a push to
+main, a failing gate, drifted and clean data, promote and rollback) and checks what GitHub
+would show: job results, the recorded comment and issues, summaries, artifacts and the model
+registry. The uv cache stays warm across runs, so each job's `make setup` takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import choice_options
+from harness import Rehearsal, Repository, pull_request, push, schedule, workflow_dispatch
+from harness.github import git
+from workflow_support import bake, make_host
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rehearsal")]
+
+MARKER = "<!-- train-report -->"
+ISSUE_MARKER = "<!-- drift-issue -->"
+
+
+@pytest.fixture(scope="module")
+def rehearsal(tmp_path_factory):
+    root = tmp_path_factory.mktemp("rehearsal")
+    host = make_host(root / "host")
+    offered = choice_options()["python_version"]
+    versions = [version for version in offered if host.python(version)]
+    if not versions:
+        pytest.fail(f"the host has none of the Python versions the template offers: {offered}")
+    project = bake({"python_version": versions[0], "retrain_on_drift": "yes"}, root / "bake")
+    made = Rehearsal(Repository.from_project(project, root), root / "runs", host)
+    yield made
+    made.close()
+
+
+def params_text(rehearsal: Rehearsal) -> str:
+    return git(rehearsal.repo.origin, "show", "main:params.yaml") + "\n"
+
+
+def params(rehearsal: Rehearsal) -> dict:
+    return yaml.safe_load(params_text(rehearsal))
+
+
+def set_params(rehearsal: Rehearsal, branch: str, message: str, pattern: str, replacement: str) -> str:
+    """Commit main's params.yaml on a branch, with the first line matching `pattern` replaced."""
+    text = params_text(rehearsal)
+    changed = re.sub(pattern, replacement, text, count=1, flags=re.M)
+    assert changed != text, f"{message}: {pattern!r} matched nothing"
+    return rehearsal.repo.commit(branch, message, {"params.yaml": changed})
+
+
+def cron(rehearsal: Rehearsal) -> str:
+    return json.loads(git(rehearsal.repo.origin, "show", "main:.cookiecutter.json"))["drift_schedule"]
+
+
+def ok(run) -> str:
+    """What to print when a run did not go as expected."""
+    return f"{run.workflow} on {run.event.name}:\n{run.log[-12000:]}"
+
+
+def aliases(database: Path, model: str) -> dict[str, int]:
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT alias, version FROM registered_model_aliases WHERE name = ?", (model,))
+        return dict(rows.fetchall())
+
+
+@pytest.fixture(scope="module")
+def first_push(rehearsal):
+    """The first push to main: trains, registers in the embedded registry, saves the DVC cache."""
+    return rehearsal.run("train.yml", push(rehearsal.repo))
+
+
+def test_push_to_main_registers_the_model_and_moves_champion(rehearsal, first_push):
+    run = first_push
+    assert run.conclusion == "success", ok(run)
+    register = run.jobs["register"]
+    assert register.result == "success", ok(run)
+    assert register.environment == "model-registry"
+    assert register.concurrency == {"group": f"model-registry-{rehearsal.repo.full_name}", "cancel-in-progress": False}
+    model = params(rehearsal)["register"]["model_name"]
+    database = run.artifacts / "model-registry" / "mlflow.db"
+    assert aliases(database, model) == {"champion": 1, "challenger": 1}
+    assert "embedded sqlite file `mlflow.db`" in register.summary
+    assert "| `champion` | 1 |" in register.summary
+
+
+def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
+    repo, state = rehearsal.repo, rehearsal.state
+    set_params(rehearsal, "fewer-trees", "Use 100 trees", "n_estimators: 200", "n_estimators: 100")
+    first = rehearsal.run("train.yml", pull_request(repo, state, "fewer-trees", 1))
+    assert first.jobs["train"].result == "success", ok(first)
+    assert first.jobs["comment"].result == "success", ok(first)
+    [comment] = state.comments(1)
+    for text in (comment["body"], first.jobs["train"].summary):
+        assert "✅ Gate: passed" in text and "meets the threshold" in text
+        assert "| Metric | `origin/main` | this run | change |" in text
+        assert "| roc_auc |" in text
+        assert "train.random_forest.n_estimators | 200 | 100" in text
+        assert "✅ Data validation: passed" in text
+        assert f"/actions/runs/{first.run_id}/artifacts/" in text
+    assert comment["body"].startswith(MARKER)
+
+    set_params(rehearsal, "fewer-trees", "Use 150 trees", "n_estimators: 200", "n_estimators: 150")
+    second = rehearsal.run("train.yml", pull_request(repo, state, "fewer-trees", 1, action="synchronize"))
+    assert second.conclusion == "success", ok(second)
+    [updated] = state.comments(1)
+    assert updated["id"] == comment["id"]
+    assert "train.random_forest.n_estimators | 200 | 150" in updated["body"]
+    assert [c["method"] for c in state.calls() if c["method"].endswith("Comment")] == [
+        "issues.createComment",
+        "issues.updateComment",
+    ]
+
+
+def test_pull_request_from_a_fork_is_green_and_attempts_no_comment(rehearsal):
+    repo, state = rehearsal.repo, rehearsal.state
+    repo.variables["MLFLOW_TRACKING_URI"] = "https://mlflow.invalid"  # a fork must not see it
+    try:
+        set_params(rehearsal, "from-fork", "Fewer leaves", "max_leaf_nodes: 31", "max_leaf_nodes: 15")
+        calls = len(state.calls())
+        run = rehearsal.run("train.yml", pull_request(repo, state, "from-fork", 2, fork=True))
+    finally:
+        del repo.variables["MLFLOW_TRACKING_URI"]
+    assert run.conclusion == "success", ok(run)
+    assert run.jobs["comment"].result == "skipped"
+    assert state.calls()[calls:] == []
+    assert "Gate: passed" in run.jobs["train"].summary
+    assert run.jobs["train"].permissions == {"contents": "read", "metadata": "read"}
+
+
+def test_failing_gate_fails_the_job_and_nothing_is_registered(rehearsal):
+    before = params_text(rehearsal)
+    set_params(rehearsal, "main", "Demand a perfect model", r"^  threshold: .*$", "  threshold: 1.0")
+    try:
+        run = rehearsal.run("train.yml", push(rehearsal.repo))
+    finally:
+        rehearsal.repo.commit("main", "Back to the usual threshold", {"params.yaml": before})
+    train = run.jobs["train"]
+    assert train.result == "failure", ok(run)
+    assert train.step("Run the pipeline (ingest, validate, train, evaluate, gate)").outcome == "failure"
+    assert run.jobs["register"].result == "skipped"
+    assert not (run.artifacts / "model-registry").exists()
+    assert "❌ Gate: failed" in train.summary and "misses the threshold 1.0" in train.summary
+
+
+def test_drift_on_clean_data_opens_no_issue(rehearsal):
+    run = rehearsal.run("drift.yml", schedule(rehearsal.repo, cron(rehearsal)))
+    assert run.conclusion == "success", ok(run)
+    assert run.jobs["drift"].outputs["drifted"] == "false"
+    assert {job: run.jobs[job].result for job in ("issue", "retrain")} == {"issue": "skipped", "retrain": "skipped"}
+    assert rehearsal.state.issues() == []
+    assert run.jobs["keepalive"].result == "success"
+    assert [e["workflow"] for e in rehearsal.state.load()["enabled"]] == ["drift.yml"]
+    assert (run.artifacts / "drift-report" / "drift.md").is_file()
+
+
+def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_training(rehearsal):
+    set_params(rehearsal, "main", "Shift the current batch", "shift: 0.0", "shift: 3.0")
+    event = schedule(rehearsal.repo, cron(rehearsal))
+    first = rehearsal.run("drift.yml", event)
+    assert first.conclusion == "success", ok(first)
+    assert first.jobs["drift"].outputs["drifted"] == "true"
+    [issue] = rehearsal.state.issues()
+    assert issue["body"].startswith(ISSUE_MARKER) and issue["labels"] == [{"name": "drift"}]
+    assert "drift" in first.jobs["drift"].summary.lower()
+    second = rehearsal.run("drift.yml", event)
+    assert second.conclusion == "success", ok(second)
+    assert [i["number"] for i in rehearsal.state.issues()] == [issue["number"]]
+    assert len(rehearsal.state.comments(issue["number"])) == 1
+    assert [(d["workflow"], d["job"]) for d in rehearsal.state.dispatches()] == [("train.yml", "retrain")] * 2
+    set_params(rehearsal, "main", "Unshift the current batch", "shift: 3.0", "shift: 0.0")
+
+
+def test_promote_and_rollback_move_champion_in_a_shared_registry(rehearsal, first_push, tmp_path_factory):
+    # A registry that outlives runs, holding version 1 from the first push (its model files stay
+    # where that run's register job wrote them).
+    registry = tmp_path_factory.mktemp("registry") / "mlflow.db"
+    shutil.copyfile(first_push.artifacts / "model-registry" / "mlflow.db", registry)
+    repo = rehearsal.repo
+    repo.variables["MLFLOW_TRACKING_URI"] = f"sqlite:///{registry}"
+    model = params(rehearsal)["register"]["model_name"]
+    try:
+        set_params(rehearsal, "main", "More trees", "n_estimators: 200", "n_estimators: 300")
+        second = rehearsal.run("train.yml", push(repo))
+        assert second.conclusion == "success", ok(second)
+        assert "champion v1" in second.jobs["train"].summary  # the gate compared with it
+        assert aliases(registry, model) == {"champion": 2, "challenger": 2, "previous-champion": 1}
+        rollback = rehearsal.run("rollback.yml", workflow_dispatch(repo, "rollback.yml"))
+        assert rollback.conclusion == "success", ok(rollback)
+        assert aliases(registry, model)["champion"] == 1
+        promote = rehearsal.run("promote.yml", workflow_dispatch(repo, "promote.yml", {"version": "2"}))
+        assert promote.conclusion == "success", ok(promote)
+        assert aliases(registry, model)["champion"] == 2
+        assert "| `champion` | 2 |" in promote.jobs["promote"].summary
+        runs = ((second, "register"), (rollback, "rollback"), (promote, "promote"))
+        assert {run.jobs[job].concurrency["group"] for run, job in runs} == {f"model-registry-{repo.full_name}"}
+        assert {run.jobs[job].environment for run, job in runs} == {"model-registry"}
+    finally:
+        del repo.variables["MLFLOW_TRACKING_URI"]
+
+
+def test_ci_lints_and_tests_on_a_pull_request(rehearsal):
+    repo, state = rehearsal.repo, rehearsal.state
+    repo.commit("docs-only", "Say hello", {"NOTES.md": "hello\n"})
+    run = rehearsal.run("ci.yml", pull_request(repo, state, "docs-only", 3))
+    assert run.conclusion == "success", ok(run)
+    assert {job.id: job.result for job in run.jobs.values()} == {"lint": "success", "test": "success"}

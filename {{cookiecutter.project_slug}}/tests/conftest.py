@@ -1,0 +1,231 @@
+"""Shared fixtures: small synthetic tables, a throwaway project folder and a throwaway registry.
+
+Tests run from the project root. Every test that writes files or touches MLflow gets its own
+folder (`project`) with a params.yaml built from the real one, and a sqlite registry inside
+that folder, so no test can reach the project's own data outputs or its real registry.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+PROJECT_ROOT = Path(__file__).parents[1]
+RAW_DATA = PROJECT_ROOT / "data" / "raw" / "data.csv"
+SUITE = PROJECT_ROOT / "expectations" / "suite.json"
+# The synthetic tables name their target like this; the project's own target comes from params.yaml.
+TARGET = "target value"
+MODEL_NAME = "test-model"
+
+
+def classification_frame(rows: int = 160, seed: int = 0) -> pd.DataFrame:
+    """Numbers, a category, free text and string class labels, with some values missing."""
+    rng = np.random.default_rng(seed)
+    signal = rng.normal(size=rows)
+    churned = signal + rng.normal(scale=0.7, size=rows) > 0
+    words = np.where(churned, "slow refund angry", "happy quick thanks")
+    frame = pd.DataFrame(
+        {
+            "monthly charges": np.round(60 + 15 * signal + rng.normal(size=rows), 2),
+            "tenure months": rng.integers(1, 72, size=rows),
+            "contract type": rng.choice(["monthly", "yearly", "two-year"], size=rows),
+            # Every row has its own note, so the column has far more values than a category may.
+            "support notes": [f"{word} ticket {number}" for word, number in zip(words, range(rows), strict=True)],
+            TARGET: np.where(churned, "churned", "stayed"),
+        }
+    )
+    frame.loc[::7, "monthly charges"] = np.nan
+    frame.loc[3::11, "contract type"] = None
+    frame.loc[5::13, "support notes"] = None
+    return frame
+
+
+def regression_frame(rows: int = 160, seed: int = 0) -> pd.DataFrame:
+    """Numbers, a category and free text with a numeric target, with some values missing."""
+    rng = np.random.default_rng(seed)
+    size = rng.normal(size=rows)
+    region = rng.choice(["north", "south", "east"], size=rows)
+    frame = pd.DataFrame(
+        {
+            "floor area": np.round(80 + 25 * size, 1),
+            "room count": rng.integers(1, 6, size=rows),
+            "region name": region,
+            "listing text": [f"bright flat number {number} near park" for number in range(rows)],
+            TARGET: np.round(200 + 60 * size + np.where(region == "south", 30, 0) + rng.normal(scale=10, size=rows), 1),
+        }
+    )
+    frame.loc[::7, "floor area"] = np.nan
+    frame.loc[3::11, "region name"] = None
+    frame.loc[5::13, "listing text"] = None
+    return frame
+
+
+def synthetic_frame(task: str, rows: int = 160, seed: int = 0) -> pd.DataFrame:
+    """A small table for the given task, with the target column TARGET."""
+    return classification_frame(rows, seed) if task == "classification" else regression_frame(rows, seed)
+
+
+def fast_train_settings(train: dict[str, Any]) -> dict[str, Any]:
+    """The project's train settings with small ensembles, so tests fit in a fraction of a second."""
+    train = copy.deepcopy(train)
+    train.setdefault("random_forest", {})["n_estimators"] = 20
+    train.setdefault("gradient_boosting", {})["max_iter"] = 30
+    return train
+
+
+@pytest.fixture(scope="session")
+def project_params() -> dict[str, Any]:
+    """The project's own params.yaml, read once; copy it before changing anything."""
+    return yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def task(project_params: dict[str, Any]) -> str:
+    return project_params["data"]["task"]
+
+
+@pytest.fixture
+def params(project_params: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the project's params with fast training settings and a test model name."""
+    params = copy.deepcopy(project_params)
+    params["train"] = fast_train_settings(params["train"])
+    params["register"] = {**params["register"], "model_name": MODEL_NAME, "tracking_uri": ""}
+    return params
+
+
+@pytest.fixture
+def classification_data() -> pd.DataFrame:
+    return classification_frame()
+
+
+@pytest.fixture
+def regression_data() -> pd.DataFrame:
+    return regression_frame()
+
+
+@pytest.fixture
+def task_data(task: str) -> pd.DataFrame:
+    """A synthetic table for the project's task."""
+    return synthetic_frame(task)
+
+
+@pytest.fixture
+def make_frame() -> Callable[..., pd.DataFrame]:
+    """synthetic_frame(task, rows, seed), for tests that need more than one table."""
+    return synthetic_frame
+
+
+@pytest.fixture
+def data_settings(task: str) -> dict[str, str]:
+    """The `data` params section that goes with the synthetic tables."""
+    return {"task": task, "target": TARGET}
+
+
+@pytest.fixture(scope="session")
+def raw_data() -> pd.DataFrame:
+    """The project's own data/raw/data.csv (copy before changing it); skipped where DVC has not fetched it."""
+    if not RAW_DATA.is_file():
+        pytest.skip(f"{RAW_DATA.relative_to(PROJECT_ROOT)} is not here; fetch it with `make pull`")
+    return pd.read_csv(RAW_DATA)
+
+
+@dataclass
+class Project:
+    """A throwaway project folder; the test runs inside it."""
+
+    root: Path
+    params: dict[str, Any]
+    tracking_uri: str
+
+    def save_params(self) -> Path:
+        """Write the current `params` to params.yaml and return its path."""
+        path = self.root / "params.yaml"
+        path.write_text(yaml.safe_dump(self.params, sort_keys=False), encoding="utf-8")
+        return path
+
+    def write_csv(self, frame: pd.DataFrame, relative: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+        return path
+
+    def use_synthetic(self, frame: pd.DataFrame, relative: str = "data/raw/data.csv") -> Path:
+        """Write a synthetic table (target column TARGET), point the params at its target, save them."""
+        self.params["data"]["target"] = TARGET
+        self.save_params()
+        return self.write_csv(frame, relative)
+
+
+@pytest.fixture
+def project(params: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    """A tmp project folder with params.yaml, the working directory for the test, and its own registry."""
+    root = tmp_path / "project"
+    root.mkdir()
+    tracking_uri = f"sqlite:///{(root / 'mlflow.db').as_posix()}"
+    monkeypatch.chdir(root)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", tracking_uri)
+    monkeypatch.delenv("MLFLOW_REGISTRY_URI", raising=False)
+    created = Project(root=root, params=params, tracking_uri=tracking_uri)
+    created.save_params()
+    return created
+
+
+@pytest.fixture(scope="session")
+def empty_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised, empty MLflow sqlite database; creating its tables takes seconds, copying it does not."""
+    import mlflow
+
+    path = tmp_path_factory.mktemp("registry") / "mlflow.db"
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{path.as_posix()}").search_registered_models()
+    return path
+
+
+@pytest.fixture
+def client(project: Project, empty_registry: Path) -> Any:
+    """An MlflowClient on the project's own, empty sqlite registry."""
+    import mlflow
+
+    shutil.copyfile(empty_registry, project.root / "mlflow.db")
+    mlflow.set_tracking_uri(project.tracking_uri)
+    return mlflow.MlflowClient()
+
+
+@pytest.fixture
+def aliases(client: Any) -> Callable[..., dict[str, str]]:
+    """A function that returns {alias: version} of a registered model, as MLflow reports them."""
+
+    def read(name: str = MODEL_NAME) -> dict[str, str]:
+        return {alias: str(version) for alias, version in client.get_registered_model(name).aliases.items()}
+
+    return read
+
+
+@pytest.fixture
+def register_model(client: Any) -> Callable[[Any], str]:
+    """A function that logs a fitted scikit-learn model to the test registry and returns its version."""
+    import mlflow
+    import mlflow.sklearn
+    from skops.io import dumps, get_untrusted_types
+
+    def register(model: Any, name: str = MODEL_NAME) -> str:
+        mlflow.set_experiment(name)
+        with mlflow.start_run():
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=name,
+                pip_requirements=["scikit-learn"],  # given, so MLflow does not spend seconds inferring them
+                skops_trusted_types=get_untrusted_types(data=dumps(model)),
+            )
+        return str(info.registered_model_version)
+
+    return register

@@ -1,0 +1,215 @@
+"""Gate: the decision rule, the champion scored on the same rows, and the command's exit codes."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import gate, metrics, train
+
+TARGET = "target value"
+
+
+def test_first_model_is_judged_by_the_threshold_alone() -> None:
+    decision = gate.decide("roc_auc", 0.9, 0.01, 0.95)
+    assert decision["passed"] is True
+    assert decision["champion"] is None
+    assert decision["reasons"] == [
+        "roc_auc 0.9500 meets the threshold 0.9 (higher is better)",
+        "no champion yet: the threshold alone decides",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold", "candidate", "passed"),
+    [
+        ("roc_auc", 0.9, 0.89, False),
+        ("roc_auc", 0.9, 0.9, True),  # reaching the threshold is enough
+        ("r2", 0.3, -0.5, False),
+        ("rmse", 10.0, 12.0, False),
+        ("rmse", 10.0, 10.0, True),
+        ("mae", 10.0, 3.0, True),
+    ],
+)
+def test_threshold_in_the_metric_direction(metric: str, threshold: float, candidate: float, passed: bool) -> None:
+    decision = gate.decide(metric, threshold, 0.01, candidate)
+    assert decision["passed"] is passed
+    better = "higher" if metrics.METRICS[metric].higher_is_better else "lower"
+    assert f"({better} is better)" in decision["reasons"][0]
+    assert ("misses" in decision["reasons"][0]) is not passed
+
+
+@pytest.mark.parametrize(
+    ("metric", "champion", "candidate", "passed"),
+    [
+        ("roc_auc", 0.96, 0.99, True),
+        ("roc_auc", 0.96, 0.96 - 0.125, True),  # exactly the tolerance worse still passes
+        ("roc_auc", 0.96, 0.96 - 0.126, False),
+        ("rmse", 4.0, 3.0, True),
+        ("rmse", 4.0, 4.0 + 0.125, True),
+        ("rmse", 4.0, 4.0 + 0.126, False),
+    ],
+)
+def test_tolerance_against_the_champion(metric: str, champion: float, candidate: float, passed: bool) -> None:
+    threshold = 0.5 if metrics.METRICS[metric].higher_is_better else 100.0
+    decision = gate.decide(metric, threshold, 0.125, candidate, {"version": "3", "value": champion})
+    assert decision["passed"] is passed
+    assert "champion v3" in decision["reasons"][1]
+    assert ("worse than champion" in decision["reasons"][1]) is not passed
+
+
+def test_nan_candidate_fails() -> None:
+    decision = gate.decide("roc_auc", 0.0, 0.01, math.nan)
+    assert decision["passed"] is False
+    assert decision["reasons"][0] == "roc_auc nan misses the threshold 0.0 (higher is better)"
+
+
+def test_champion_that_cannot_be_scored_fails_the_gate() -> None:
+    decision = gate.decide("r2", 0.3, 0.01, 0.99, {"version": "2", "error": "ValueError: columns are missing"})
+    assert decision["passed"] is False
+    assert decision["reasons"][1] == (
+        "champion v2 could not be scored on the holdout rows: ValueError: columns are missing"
+    )
+
+
+def test_unknown_metric_is_a_params_error() -> None:
+    with pytest.raises(gate.ParamsError, match=r"gate.metric='auc': unknown; allowed: roc_auc, accuracy"):
+        gate.decide("auc", 0.9, 0.01, 0.95)
+
+
+def test_metric_of_the_other_task_is_a_params_error(params: dict[str, Any]) -> None:
+    with pytest.raises(gate.ParamsError, match=r"not among the evaluated metrics \['r2'\]"):
+        gate.evaluate_gate({**params, "gate": {**params["gate"], "metric": "accuracy"}}, {"r2": 0.5}, None)
+
+
+@pytest.fixture
+def holdout(task_data: pd.DataFrame) -> pd.DataFrame:
+    return task_data.tail(60)
+
+
+@pytest.fixture
+def champion(
+    task_data: pd.DataFrame, data_settings: dict, params: dict[str, Any], register_model: Callable[[Any], str]
+) -> str:
+    """A champion in the test registry, fitted on the synthetic rows."""
+    import mlflow
+
+    version = register_model(train.fit(task_data.head(100), data_settings, params["train"]))
+    mlflow.MlflowClient().set_registered_model_alias("test-model", "champion", version)
+    return version
+
+
+def test_no_champion_scores_none(client: Any, params: dict[str, Any], holdout: pd.DataFrame, task: str) -> None:
+    metric = metrics.names_for(task)[0]
+    assert gate.score_champion(params["register"], task, metric, holdout, TARGET) is None
+
+
+def test_champion_is_scored_on_the_holdout_rows(
+    champion: str, params: dict[str, Any], holdout: pd.DataFrame, task: str
+) -> None:
+    metric = metrics.names_for(task)[0]
+    scored = gate.score_champion(params["register"], task, metric, holdout, TARGET)
+    assert scored is not None
+    assert scored["version"] == champion
+    assert metrics.METRICS[metric].low <= scored["value"] <= metrics.METRICS[metric].high
+
+
+def test_champion_that_needs_other_columns_is_an_error(
+    champion: str, params: dict[str, Any], holdout: pd.DataFrame, task: str
+) -> None:
+    metric = metrics.names_for(task)[0]
+    scored = gate.score_champion(params["register"], task, metric, holdout.drop(columns=holdout.columns[0]), TARGET)
+    assert scored is not None
+    assert scored["version"] == champion
+    assert "error" in scored and scored["error"].split(":")[0].endswith("Error")
+
+
+@pytest.fixture
+def gate_args(project, holdout: pd.DataFrame) -> Callable[[dict[str, float]], list[str]]:
+    """Write candidate metrics, a model file and the holdout rows; return the arguments of `gate`."""
+    project.use_synthetic(holdout, "data/prepared/holdout.csv")
+    Path("model.joblib").write_bytes(b"the candidate")
+
+    def args(candidate_metrics: dict[str, float]) -> list[str]:
+        Path("metrics.json").write_text(json.dumps(candidate_metrics), encoding="utf-8")
+        return [
+            "--model",
+            "model.joblib",
+            "--holdout",
+            "data/prepared/holdout.csv",
+            "--metrics",
+            "metrics.json",
+            "--decision",
+            "reports/gate.json",
+        ]
+
+    return args
+
+
+def passing_value(params: dict[str, Any]) -> float:
+    """A value of the gate metric that clears its threshold."""
+    metric, threshold = params["gate"]["metric"], float(params["gate"]["threshold"])
+    return min(threshold + 0.05, 1.0) if metrics.METRICS[metric].higher_is_better else threshold / 2
+
+
+def test_main_passes_first_candidate(
+    client: Any, gate_args: Callable, params: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    value = passing_value(params)
+    assert gate.main(gate_args({params["gate"]["metric"]: value})) == 0
+    decision = json.loads(Path("reports/gate.json").read_text(encoding="utf-8"))
+    assert decision["passed"] is True
+    assert decision["candidate"] == value
+    assert decision["model_md5"] == gate.file_md5("model.joblib")
+    assert capsys.readouterr().out.startswith("gate: PASSED\n  - ")
+
+
+def test_main_fails_a_candidate_below_the_threshold(
+    client: Any, gate_args: Callable, project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    metric = project.params["gate"]["metric"]
+    higher = metrics.METRICS[metric].higher_is_better
+    project.params["gate"]["threshold"] = 0.9 if higher else 1.0
+    project.save_params()
+    assert gate.main(gate_args({metric: 0.5 if higher else 2.0})) == 1
+    assert json.loads(Path("reports/gate.json").read_text(encoding="utf-8"))["passed"] is False
+    assert capsys.readouterr().err.startswith(f"gate: FAILED\n  - {metric} ")
+
+
+def test_main_fails_a_candidate_worse_than_the_champion(
+    champion: str, gate_args: Callable, project, holdout: pd.DataFrame, task: str
+) -> None:
+    metric = metrics.names_for(task)[0]
+    project.params["gate"] = {"metric": metric, "threshold": metrics.METRICS[metric].low, "tolerance": 0.01}
+    project.save_params()
+    scored = gate.score_champion(project.params["register"], task, metric, holdout, TARGET)
+    worse = scored["value"] - 0.02 if metrics.METRICS[metric].higher_is_better else scored["value"] + 0.02
+    assert gate.main(gate_args({metric: worse})) == 1
+    decision = json.loads(Path("reports/gate.json").read_text(encoding="utf-8"))
+    assert decision["champion"] == {"version": champion, "value": scored["value"]}
+    assert f"is worse than champion v{champion}" in decision["reasons"][1]
+
+
+def test_main_with_unknown_metric_is_one_line_error(
+    gate_args: Callable, project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.params["gate"]["metric"] = "precision"
+    project.save_params()
+    assert gate.main(gate_args({"accuracy": 0.9})) == 2
+    assert capsys.readouterr().err == ("error: gate.metric='precision': not among the evaluated metrics ['accuracy']\n")
+    assert not Path("reports/gate.json").exists()
+
+
+def test_main_with_missing_metrics_is_one_line_error(gate_args: Callable, capsys: pytest.CaptureFixture[str]) -> None:
+    args = gate_args({})
+    Path("metrics.json").unlink()
+    assert gate.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "metrics.json" in err
+    assert err.count("\n") == 1

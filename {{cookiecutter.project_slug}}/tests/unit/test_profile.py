@@ -1,0 +1,139 @@
+"""The profiler: column kinds as pandas reads them, and the suite it writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import profile
+
+SETTINGS = {**profile.DEFAULTS, "max_categories": 5}
+
+
+def pandas_kind(values: pd.Series, max_categories: int) -> str:
+    """The kind of a column as pandas.read_csv reads it, in the profiler's words."""
+    present = values.dropna()
+    if pd.api.types.is_bool_dtype(values) or (len(present) and present.map(type).eq(bool).all()):
+        return "boolean"
+    if pd.api.types.is_numeric_dtype(values):
+        return "numeric"
+    return "categorical" if present.nunique() <= max_categories else "text"
+
+
+@pytest.fixture
+def tricky_csv(tmp_path: Path) -> Path:
+    rows = 12
+    columns = {
+        "price with nulls": ["1.5", "", "3", "NA", "-2.25", "1e3", "+4", ".5", "7.", "nan", "8", "9"],
+        "count": [str(number) for number in range(rows)],
+        "count with gaps": ["1", "", "3", "", "5", "6", "7", "8", "9", "10", "11", "12"],
+        "flag": ["True", "False"] * 6,
+        "flag with gaps": ["true", "", "false", "TRUE", "FALSE", "", "true", "true", "false", "", "true", "false"],
+        "plan": ["basic", "pro", "", "basic", "team", "pro", "basic", "N/A", "pro", "team", "basic", "pro"],
+        "code": ["A1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"],
+        "free text": [f"note number {number}" for number in range(rows)],
+    }
+    lines = [",".join(f'"{name}"' for name in columns)]
+    lines += [",".join(values[row] for values in columns.values()) for row in range(rows)]
+    path = tmp_path / "tricky.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_column_kinds_match_what_pandas_reads(tricky_csv: Path) -> None:
+    columns = profile.read_columns(tricky_csv)
+    frame = pd.read_csv(tricky_csv)
+    kinds = {name: profile.column_kind(values, SETTINGS["max_categories"]) for name, values in columns.items()}
+    expected = {name: pandas_kind(frame[name], SETTINGS["max_categories"]) for name in frame.columns}
+    assert kinds == expected
+    assert kinds["price with nulls"] == "numeric"
+    assert kinds["flag with gaps"] == "boolean"
+    assert kinds["code"] == "text"
+
+
+def test_synthetic_table_kinds_match_pandas(tmp_path: Path, task_data: pd.DataFrame) -> None:
+    path = tmp_path / "data.csv"
+    task_data.to_csv(path, index=False)
+    columns, frame = profile.read_columns(path), pd.read_csv(path)
+    for name, values in columns.items():
+        assert profile.column_kind(values, 20) == pandas_kind(frame[name], 20), name
+
+
+def test_numeric_column_gets_type_range_and_nulls() -> None:
+    expectations = profile.column_expectations("age", ["10", "20", "", "30"], profile.DEFAULTS)
+    by_type = {item["type"]: item["kwargs"] for item in expectations}
+    assert by_type["expect_column_values_to_be_in_type_list"]["type_list"] == profile.NUMERIC_TYPES
+    between = by_type["expect_column_values_to_be_between"]
+    assert between["min_value"] == pytest.approx(10 - 2)  # 10% of the observed range on each side
+    assert between["max_value"] == pytest.approx(30 + 2)
+    assert by_type["expect_column_values_to_not_be_null"]["mostly"] == pytest.approx(1 - (0.25 + 0.05))
+    assert all(item["meta"] == {"kind": "numeric", "observed_null_fraction": 0.25} for item in expectations)
+
+
+def test_constant_numeric_column_still_gets_a_margin() -> None:
+    expectations = profile.column_expectations("rate", ["5", "5"], profile.DEFAULTS)
+    between = next(item["kwargs"] for item in expectations if item["type"] == "expect_column_values_to_be_between")
+    assert between["min_value"] < 5 < between["max_value"]
+
+
+def test_categorical_column_lists_its_values() -> None:
+    expectations = profile.column_expectations("plan", ["pro", "basic", "pro", ""], SETTINGS)
+    value_set = next(item["kwargs"]["value_set"] for item in expectations if "value_set" in item["kwargs"])
+    assert value_set == ["basic", "pro"]
+
+
+def test_text_column_only_checks_nulls() -> None:
+    values = [f"free text {number}" for number in range(10)]
+    expectations = profile.column_expectations("note", values, SETTINGS)
+    assert [item["type"] for item in expectations] == ["expect_column_values_to_not_be_null"]
+
+
+def test_column_with_no_values_gets_no_null_check() -> None:
+    expectations = profile.column_expectations("unused", ["", "NA", ""], profile.DEFAULTS)
+    assert "expect_column_values_to_not_be_null" not in [item["type"] for item in expectations]
+
+
+def test_mostly_null_column_allows_its_nulls_plus_the_margin() -> None:
+    expectations = profile.column_expectations("rare", ["", "", "", "", "1"], profile.DEFAULTS)
+    not_null = next(item["kwargs"] for item in expectations if item["type"] == "expect_column_values_to_not_be_null")
+    assert not_null["mostly"] == pytest.approx(1 - (0.8 + 0.05))
+
+
+def test_table_expectations_fix_the_columns_and_a_minimum_row_count() -> None:
+    suite = profile.profile_columns({"a": ["1"] * 10, "b b": ["x"] * 10}, {"row_count_margin": 0.5})
+    table = {item["type"]: item["kwargs"] for item in suite["expectations"][:2]}
+    assert table["expect_table_columns_to_match_set"] == {"column_set": ["a", "b b"], "exact_match": True}
+    assert table["expect_table_row_count_to_be_between"] == {"min_value": 5, "max_value": None}
+    assert suite["meta"]["profiled_rows"] == 10
+
+
+def test_ragged_row_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text("a,b\n1,2\n3\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="line 3 has 1 fields, the header has 2"):
+        profile.read_columns(path)
+
+
+def test_main_writes_the_suite(project, task_data: pd.DataFrame) -> None:
+    data = project.use_synthetic(task_data)
+    assert profile.main(["--data", str(data), "--suite", "expectations/suite.json"]) == 0
+    suite = json.loads(Path("expectations/suite.json").read_text(encoding="utf-8"))
+    assert suite["meta"]["settings"] == project.params["profile"]
+    assert suite["expectations"][0]["kwargs"]["column_set"] == list(task_data.columns)
+
+
+def test_main_with_empty_file_is_one_line_error(project, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("empty.csv").write_text("", encoding="utf-8")
+    assert profile.main(["--data", "empty.csv", "--suite", "suite.json"]) == 2
+    assert capsys.readouterr().err == "error: empty.csv: the file is empty or has no header row\n"
+    assert not Path("suite.json").exists()
+
+
+def test_main_with_missing_file_is_one_line_error(project, capsys: pytest.CaptureFixture[str]) -> None:
+    assert profile.main(["--data", "missing.csv", "--suite", "suite.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "missing.csv" in err
+    assert err.count("\n") == 1
