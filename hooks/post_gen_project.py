@@ -1,13 +1,14 @@
 """Finish the generated project: data, suite, DVC, git.
 
 Runs inside the new project folder. Each step is one small function; `main()` calls them in
-order. DVC's own files are written here in plain Python (what `dvc init`, `dvc add` and
+order. DVC's own files are written here in plain Python (what `dvc init` and
 `dvc remote add -d` write), so baking needs neither DVC nor the project's environment.
+The raw data is committed to git, so the first push trains on a fresh runner with no remote;
+DVC versions it through `dvc.lock`, which records its hash as a dependency of `ingest`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import json
 import os
@@ -83,20 +84,6 @@ def dvc_init() -> None:
     Path(".dvcignore").write_text(DVCIGNORE, encoding="utf-8")
 
 
-def dvc_add(path: Path) -> None:
-    """Track a file with DVC: cache it, write its .dvc file and ignore it in git."""
-    content = path.read_bytes()
-    md5 = hashlib.md5(content).hexdigest()  # DVC's content address, not a security use
-    cached = Path(".dvc/cache/files/md5") / md5[:2] / md5[2:]
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(path, cached)
-    path.with_name(path.name + ".dvc").write_text(
-        f"outs:\n- md5: {md5}\n  size: {len(content)}\n  hash: md5\n  path: {path.name}\n", encoding="utf-8"
-    )
-    with open(path.parent / ".gitignore", "a", encoding="utf-8") as ignore:
-        ignore.write(f"/{path.name}\n")
-
-
 def dvc_remote(answers: dict) -> None:
     """Configure the `storage` remote as the default; a local path is relative to the project root."""
     remote, url = answers["dvc_remote"], answers["dvc_remote_url"].strip()
@@ -133,7 +120,6 @@ def main() -> int:
     record_answers(answers)
     write_suite(answers)
     dvc_init()
-    dvc_add(RAW_DATA)
     dvc_remote(answers)
     git_commit(answers)
     return 0

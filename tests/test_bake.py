@@ -19,8 +19,7 @@ WRITTEN_BY_HOOK = {
     ".dvc/.gitignore",
     ".dvc/config",
     ".dvcignore",
-    "data/raw/.gitignore",
-    "data/raw/data.csv.dvc",
+    "data/raw/data.csv",
     "expectations/suite.json",
 }
 CACHES = {"__pycache__", ".ruff_cache", ".pytest_cache"}  # left by running tools in the template
@@ -65,7 +64,6 @@ def test_exact_file_set(baked):
     answers, project = baked
     package = json.loads((project / ".cookiecutter.json").read_text())["package_name"]
     assert tracked_files(project) == expected_files(answers, package)
-    assert (project / "data/raw/data.csv").is_file()
 
 
 def test_no_template_syntax_left(baked):
@@ -98,14 +96,14 @@ def test_first_commit_is_clean(baked):
     assert status.stdout == ""
 
 
-def test_dvc_tracks_the_raw_data(baked):
+def test_raw_data_is_committed_and_feeds_the_pipeline(baked):
     answers, project = baked
-    import hashlib
+    import yaml
 
-    content = (project / "data/raw/data.csv").read_bytes()
-    md5 = hashlib.md5(content).hexdigest()
-    assert f"md5: {md5}" in (project / "data/raw/data.csv.dvc").read_text()
-    assert (project / ".dvc/cache/files/md5" / md5[:2] / md5[2:]).read_bytes() == content
+    if answers["dataset"] == "csv":
+        assert (project / "data/raw/data.csv").read_bytes() == Path(answers["data_path"]).read_bytes()
+    stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+    assert "data/raw/data.csv" in stages["ingest"]["deps"]
     config = (project / ".dvc/config").read_text()
     if answers["dvc_remote"] == "none":
         assert config == ""

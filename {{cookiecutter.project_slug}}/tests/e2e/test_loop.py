@@ -7,6 +7,7 @@ good one becomes champion, and rollback and promote move the aliases.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import shlex
@@ -35,8 +36,6 @@ REGISTER = [  # as in the Makefile's `register` target
     *("--model", "models/model.joblib", "--holdout", "data/prepared/holdout.csv"),
     *("--gate", "reports/gate.json", "--metrics", "reports/metrics.json"),
 ]
-# A different, equally sensible model for each estimator, so the second candidate is a new file.
-RETUNED = {"random_forest": {"n_estimators": 50}, "gradient_boosting": {"max_iter": 50}, "linear": {"alpha": 2.0}}
 
 
 def stage_commands() -> dict[str, list[str]]:
@@ -59,6 +58,15 @@ def read_json(path: str) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def retuned(model: str, options: dict[str, Any]) -> dict[str, Any]:
+    """The same estimator with one setting changed, so the second candidate is a different model file."""
+    if model == "random_forest":
+        return {**options, "n_estimators": options.get("n_estimators", 100) + 10}
+    if model == "gradient_boosting":
+        return {**options, "max_iter": options.get("max_iter", 100) + 10}
+    return {**options, "alpha": float(options.get("alpha", 1.0)) * 2}
+
+
 def lenient(metric: str) -> float:
     """A threshold every model reaches: the sample is too small to hold the project's quality bar."""
     bounds = metrics.METRICS[metric]
@@ -75,34 +83,17 @@ def git_commit_all() -> str:
     return subprocess.run(["git", "rev-parse", "HEAD"], check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_loop(
-    project,
-    client: Any,
-    aliases: Callable[..., dict[str, str]],
-    raw_data: pd.DataFrame,
-    project_params: dict[str, Any],
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    params = project.params
-    params["train"] = project_params["train"]  # the project's real model settings
-    metric, target, model = params["gate"]["metric"], params["data"]["target"], params["train"]["model"]
-    params["gate"]["threshold"] = lenient(metric)
-    project.save_params()
-    project.write_csv(raw_data.sample(min(SAMPLE_ROWS, len(raw_data)), random_state=0), "data/raw/data.csv")
-    head = git_commit_all()
+def first_candidate_becomes_champion(client: Any, aliases: Callable, params: dict[str, Any], head: str) -> None:
+    """The suite of the sample (`make suite`), then `dvc repro`, then `make register`."""
     name = params["register"]["model_name"]
-
-    # The first candidate: the suite of the sample (`make suite`), then `dvc repro`, then `make register`.
     assert cli.main(["profile", "--data", "data/raw/data.csv", "--suite", "expectations/suite.json"]) == 0
     assert run_stages("ingest", "validate", "train", "evaluate", "gate") == 0
     assert read_json("reports/validation/summary.json")["success"] is True
-    scores = read_json("reports/metrics.json")
-    assert set(metrics.names_for(params["data"]["task"])) < set(scores)
-    assert all(path.stat().st_size > 0 for path in Path("reports/plots").glob("*.png"))
-    assert len(list(Path("reports/plots").glob("*.png"))) >= 2
+    assert set(metrics.names_for(params["data"]["task"])) < set(read_json("reports/metrics.json"))
+    plots = list(Path("reports/plots").glob("*.png"))
+    assert len(plots) >= 2 and all(path.stat().st_size > 0 for path in plots)
     decision = read_json("reports/gate.json")
-    assert decision["passed"] is True
-    assert decision["champion"] is None
+    assert (decision["passed"], decision["champion"]) == (True, None)
     assert cli.main(REGISTER) == 0
 
     assert [str(version.version) for version in client.search_model_versions(f"name = '{name}'")] == ["1"]
@@ -112,7 +103,10 @@ def test_loop(
     assert tags["model_md5"] == gate.file_md5("models/model.joblib")
     assert json.loads(tags["params"]) == params
 
-    # A worse candidate: the same model trained on shuffled labels, judged against champion v1.
+
+def worse_candidate_is_stopped(client: Any, aliases: Callable, params: dict[str, Any], capsys: Any) -> None:
+    """The same model trained on shuffled labels fails the gate against champion v1, and register refuses it."""
+    name, target = params["register"]["model_name"], params["data"]["target"]
     training = pd.read_csv("data/prepared/train.csv")
     training[target] = np.random.default_rng(0).permutation(training[target].to_numpy())
     training.to_csv("data/prepared/train.csv", index=False)
@@ -128,17 +122,23 @@ def test_loop(
     assert aliases(name) == {"challenger": "1", "champion": "1"}
     assert len(client.search_model_versions(f"name = '{name}'")) == 1
 
-    # A second good candidate. The comparison is lenient here: on 40 holdout rows two good models
-    # can differ by more than the tolerance, and this part is about the aliases.
-    params["train"][model] = {**(params["train"].get(model) or {}), **RETUNED[model]}
+
+def second_candidate_becomes_champion(aliases: Callable, project: Any) -> None:
+    """A retuned model on the real labels. The comparison is lenient: on 40 holdout rows two good
+    models can differ by more than the tolerance, and this part is about the aliases."""
+    params = project.params
+    model = params["train"]["model"]
+    params["train"][model] = retuned(model, params["train"].get(model) or {})
     params["gate"]["tolerance"] = 1e9
     project.save_params()
     assert run_stages("ingest", "train", "evaluate", "gate") == 0
     assert read_json("reports/gate.json")["champion"]["version"] == "1"
     assert cli.main(REGISTER) == 0
-    assert aliases(name) == {"challenger": "2", "champion": "2", "previous-champion": "1"}
+    assert aliases(params["register"]["model_name"]) == {"challenger": "2", "champion": "2", "previous-champion": "1"}
 
-    # Rollback swaps champion and previous-champion; promote points champion at any version.
+
+def rollback_and_promote_move_champion(aliases: Callable, name: str, capsys: Any) -> None:
+    """Rollback swaps champion and previous-champion; promote points champion at any version."""
     assert cli.main(["rollback"]) == 0
     assert aliases(name) == {"challenger": "2", "champion": "1", "previous-champion": "2"}
     assert cli.main(["rollback"]) == 0
@@ -149,3 +149,24 @@ def test_loop(
     assert cli.main(["promote", "--version", "99"]) == 1
     assert capsys.readouterr().err == f"error: model '{name}' has no version '99'\n"
     assert aliases(name)["champion"] == "1"
+
+
+def test_loop(
+    project,
+    client: Any,
+    aliases: Callable[..., dict[str, str]],
+    raw_data: pd.DataFrame,
+    project_params: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    params = project.params
+    params["train"] = copy.deepcopy(project_params["train"])  # the project's real model settings
+    params["gate"]["threshold"] = lenient(params["gate"]["metric"])
+    project.save_params()
+    project.write_csv(raw_data.sample(min(SAMPLE_ROWS, len(raw_data)), random_state=0), "data/raw/data.csv")
+    head = git_commit_all()
+
+    first_candidate_becomes_champion(client, aliases, params, head)
+    worse_candidate_is_stopped(client, aliases, params, capsys)
+    second_candidate_becomes_champion(aliases, project)
+    rollback_and_promote_move_champion(aliases, params["register"]["model_name"], capsys)

@@ -22,8 +22,8 @@ SYNTHETIC_TARGET = "target value"
 @pytest.fixture(scope="module")
 def settings(project_params: dict[str, Any]) -> dict[str, Any]:
     settings = copy.deepcopy(project_params["train"])
-    settings["random_forest"]["n_estimators"] = 25
-    settings["gradient_boosting"]["max_iter"] = 50
+    settings.setdefault("random_forest", {})["n_estimators"] = 25
+    settings.setdefault("gradient_boosting", {})["max_iter"] = 50
     return settings
 
 
