@@ -8,8 +8,6 @@ that folder, so no test can reach the project's own data outputs or its real reg
 from __future__ import annotations
 
 import copy
-import hashlib
-import io
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -131,36 +129,12 @@ def data_settings(task: str) -> dict[str, str]:
     return {"task": task, "target": TARGET}
 
 
-def tracked_demo_data() -> pd.DataFrame | None:
-    """Rebuild data/raw/data.csv from scikit-learn if it is the demo data that data.csv.dvc records.
-
-    A CI checkout has the .dvc file but not the data; the unchanged demo data need no DVC remote.
-    """
-    dvc_file = RAW_DATA.with_name(RAW_DATA.name + ".dvc")
-    if not dvc_file.is_file():
-        return None
-    md5 = yaml.safe_load(dvc_file.read_text(encoding="utf-8"))["outs"][0]["md5"]
-    from sklearn import datasets
-
-    for load in (
-        lambda: datasets.load_breast_cancer(as_frame=True).frame,
-        lambda: datasets.load_diabetes(as_frame=True, scaled=False).frame,
-    ):
-        text = load().to_csv(index=False)
-        if hashlib.md5(text.encode("utf-8")).hexdigest() == md5:  # DVC's content hash, not a security use
-            return pd.read_csv(io.StringIO(text))
-    return None
-
-
 @pytest.fixture(scope="session")
 def raw_data() -> pd.DataFrame:
-    """The project's data/raw/data.csv (copy before changing it); skipped where DVC has not fetched it."""
-    if RAW_DATA.is_file():
-        return pd.read_csv(RAW_DATA)
-    demo = tracked_demo_data()
-    if demo is None:
+    """The project's data/raw/data.csv (copy before changing it); skipped if it was moved to DVC and not pulled."""
+    if not RAW_DATA.is_file():
         pytest.skip(f"{RAW_DATA.relative_to(PROJECT_ROOT)} is not here; fetch it with `make pull`")
-    return demo
+    return pd.read_csv(RAW_DATA)
 
 
 @dataclass

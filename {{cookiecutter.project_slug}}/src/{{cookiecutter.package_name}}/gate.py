@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .data import DataError, read_table, split_target
+from .data import read_table, split_target
 from .metrics import METRICS, is_worse, meets_threshold, score
 from .params import ParamsError, load_params, section
 
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
         candidate_metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
         decision = evaluate_gate(load_params(args.params), candidate_metrics, read_table(args.holdout))
         decision["model_md5"] = file_md5(args.model)
-    except (DataError, ParamsError, OSError) as error:
+    except (ValueError, OSError) as error:  # DataError, ParamsError, bad JSON or a non-numeric setting
         print(f"error: {error}", file=sys.stderr)
         return 2
     Path(args.decision).parent.mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ NULL_TOKENS = frozenset(
         "null",
     ]
 )
-NUMBER = re.compile(r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$")
+NUMBER = re.compile(r"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity)\s*$", re.IGNORECASE)
 BOOLEANS = frozenset({"True", "False", "TRUE", "FALSE", "true", "false"})
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float16", "float32", "float64", "Float64"]
 DEFAULTS = {"range_margin": 0.1, "null_margin": 0.05, "max_categories": 20, "row_count_margin": 0.5}
@@ -87,14 +87,16 @@ def column_expectations(name: str, values: list[str], settings: dict[str, Any]) 
     result = []
     if kind == "numeric":
         numbers = [float(value) for value in present]
-        low, high = min(numbers), max(numbers)
+        finite = [number for number in numbers if math.isfinite(number)] or [0.0]
+        low, high = min(finite), max(finite)
         margin = settings["range_margin"] * (high - low or abs(high) or 1.0)
+        # An infinite value seen in the data leaves that side of the range open.
+        bounds = {
+            "min_value": low - margin if min(numbers) > -math.inf else None,
+            "max_value": high + margin if max(numbers) < math.inf else None,
+        }
         result.append(expectation("expect_column_values_to_be_in_type_list", column=name, type_list=NUMERIC_TYPES))
-        result.append(
-            expectation(
-                "expect_column_values_to_be_between", column=name, min_value=low - margin, max_value=high + margin
-            )
-        )
+        result.append(expectation("expect_column_values_to_be_between", column=name, **bounds))
     elif kind == "boolean":
         result.append(expectation("expect_column_values_to_be_in_set", column=name, value_set=[True, False]))
     elif kind == "categorical":

@@ -108,6 +108,9 @@ def log_and_register(params: dict, metrics: dict, model_path: str, holdout: Any,
     model = joblib.load(model_path)
     features, _ = split_target(holdout, section(params, "data")["target"])
     example = features.head(5)
+    # Integer columns are declared as floats: the pipeline imputes missing values, so serving
+    # must accept a row with a gap where training happened to have none.
+    signature_input = example.astype({column: "float64" for column in example.select_dtypes("integer").columns})
     mlflow.set_experiment(name)
     with mlflow.start_run(run_name=f"register {tags['git_commit'][:8]}"):
         mlflow.log_params({key: str(value)[:500] for key, value in flatten(params).items()})
@@ -116,7 +119,7 @@ def log_and_register(params: dict, metrics: dict, model_path: str, holdout: Any,
         info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=infer_signature(example, model.predict(example)),
+            signature=infer_signature(signature_input, model.predict(example)),
             input_example=example,
             pip_requirements=[f"{package}=={metadata.version(package)}" for package in SERVING_REQUIREMENTS],
             registered_model_name=name,
