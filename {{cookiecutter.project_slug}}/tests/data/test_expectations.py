@@ -50,7 +50,7 @@ def test_suite_accepts_the_project_data(suite: dict[str, Any], raw_data: pd.Data
 def corrupted(
     suite: dict[str, Any], raw_data: pd.DataFrame, project_params: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """A copy of the data with three kinds of damage, read back from CSV; returns (damaged columns, failures)."""
+    """Damage a copy of the data three ways and read it back; return (damaged columns, failures)."""
     numeric = numeric_features(suite, project_params["data"]["target"])
     if len(numeric) < 3:
         pytest.skip("the data needs three numeric feature columns for these checks")
