@@ -48,7 +48,10 @@ def test_suite_accepts_the_project_data(suite: dict[str, Any], raw_data: pd.Data
 
 @pytest.fixture(scope="module")
 def corrupted(
-    suite: dict[str, Any], raw_data: pd.DataFrame, project_params: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    suite: dict[str, Any],
+    raw_data: pd.DataFrame,
+    project_params: dict[str, Any],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, str], list[dict[str, str]]]:
     """Damage a copy of the data three ways and read it back; return (damaged columns, failures)."""
     numeric = numeric_features(suite, project_params["data"]["target"])
