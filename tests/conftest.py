@@ -23,22 +23,26 @@ def choice_options() -> dict[str, list[str]]:
     return {key: value for key, value in CONTEXT.items() if isinstance(value, list) and not key.startswith("_")}
 
 
-def option_matrix() -> list[dict[str, str]]:
-    """All pairs of the interacting options; every other option cycles through its values across them.
+def cycled_matrix(options: dict[str, list[str]], interacting: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
+    """Every combination of the interacting options; every other option cycles through its values across them.
 
-    The matrix grows with cookiecutter.json: a new choice, or a new value of one, is baked
-    without editing any list here.
+    Built from the options given (ultimately cookiecutter.json): a new choice, or a new value of
+    one, is covered without editing any list.
     """
-    options = choice_options()
-    pairs = list(itertools.product(*(options[key] for key in INTERACTING)))
-    others = {key: values for key, values in options.items() if key not in INTERACTING}
-    size = max([len(pairs), *map(len, others.values())])
+    products = list(itertools.product(*(options[key] for key in interacting)))
+    others = {key: values for key, values in options.items() if key not in interacting}
+    size = max([len(products), *map(len, others.values())])
     matrix = []
     for index in range(size):
-        combination = dict(zip(INTERACTING, pairs[index % len(pairs)], strict=True))
+        combination = dict(zip(interacting, products[index % len(products)], strict=True))
         combination.update({key: values[index % len(values)] for key, values in others.items()})
         matrix.append(combination)
     return matrix
+
+
+def option_matrix() -> list[dict[str, str]]:
+    """The bake matrix: all pairs of the options that change files, the others cycled."""
+    return cycled_matrix(choice_options(), INTERACTING)
 
 
 def combination_id(combination: dict[str, str]) -> str:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import re
 import shutil
 import sys
 from pathlib import Path
 
+from conftest import cycled_matrix
 from cookiecutter.main import cookiecutter
 from harness import Host
 
@@ -33,16 +33,7 @@ def github_matrix(options: dict[str, list[str]]) -> list[dict[str, str]]:
     a workflow lints, so it is cycled instead of multiplied. Built from cookiecutter.json: a new
     option, or a new value, is covered without editing this file.
     """
-    logic = sorted(options_in_logic() & set(options))
-    products = list(itertools.product(*(options[key] for key in logic)))
-    others = {key: values for key, values in options.items() if key not in logic}
-    size = max([len(products), *map(len, others.values())])
-    matrix = []
-    for index in range(size):
-        combination = dict(zip(logic, products[index % len(products)], strict=True))
-        combination.update({key: values[index % len(values)] for key, values in others.items()})
-        matrix.append(combination)
-    return matrix
+    return cycled_matrix(options, sorted(options_in_logic() & set(options)))
 
 
 def bake(answers: dict[str, str], output: Path) -> Path:
