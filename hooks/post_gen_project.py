@@ -39,7 +39,7 @@ def place_data(answers: dict) -> None:
     """Keep the demo dataset of the chosen task, or copy the user's CSV in, as data/raw/data.csv."""
     chosen = DEMO_DATA[answers["task"]] if answers["dataset"] == "demo" else None
     if chosen is None:
-        shutil.copyfile(resolve_data_path(answers["data_path"]), RAW_DATA)
+        shutil.copyfile(resolve_data_path(answers["data_path"], answers), RAW_DATA)
     else:
         chosen.rename(RAW_DATA)
     for demo in DEMO_DATA.values():
@@ -55,12 +55,17 @@ def choose_lock(answers: dict) -> None:
         lock.unlink(missing_ok=True)
 
 
-def resolve_data_path(raw: str) -> Path:
-    """Resolve a relative data path from the folder cookiecutter was run in (as the pre-gen hook does)."""
+def resolve_data_path(raw: str, answers: dict) -> Path:
+    """Resolve a relative data path from the folder cookiecutter was run in.
+
+    Hooks cannot import each other, so this repeats pre_gen_project.resolve_data_path;
+    tests/test_hooks.py checks the two agree.
+    """
     path = Path(os.path.expanduser(raw.strip()))
     if path.is_absolute():
         return path
-    return Path(os.environ.get("PWD") or ".") / path
+    origin = os.environ.get("PWD") or answers.get("_output_dir") or "."
+    return Path(origin) / path
 
 
 def record_answers(answers: dict) -> None:

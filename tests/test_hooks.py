@@ -196,3 +196,16 @@ def test_local_remote_is_relative_to_the_project_root(tmp_path, monkeypatch):
     (tmp_path / ".dvc").mkdir()
     post_gen.dvc_remote({"dvc_remote": "local", "dvc_remote_url": "../dvc-storage"})
     assert "url = ../../dvc-storage" in (tmp_path / ".dvc/config").read_text()
+
+
+@pytest.mark.parametrize("pwd", ["/home/someone/work", None])
+@pytest.mark.parametrize("raw", ["data.csv", "../shared/data.csv", "/abs/data.csv", "~/data.csv"])
+def test_both_hooks_resolve_the_data_path_alike(raw, pwd, monkeypatch):
+    if pwd is None:
+        monkeypatch.delenv("PWD", raising=False)
+    else:
+        monkeypatch.setenv("PWD", pwd)
+    answers = {"_output_dir": "/out"}
+    resolved = pre_gen.resolve_data_path(raw, answers)
+    assert post_gen.resolve_data_path(raw, answers) == resolved
+    assert resolved.is_absolute()

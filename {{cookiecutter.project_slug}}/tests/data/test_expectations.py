@@ -54,10 +54,12 @@ def corrupted(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> tuple[dict[str, str], list[dict[str, str]]]:
     """Damage a copy of the data three ways and read it back; return (damaged columns, failures)."""
-    numeric = numeric_features(suite, project_params["data"]["target"])
-    if len(numeric) < 3:
-        pytest.skip("the data needs three numeric feature columns for these checks")
-    damaged = {"out of range": numeric[0], "text in numbers": numeric[1], "dropped": numeric[2]}
+    target = project_params["data"]["target"]
+    numeric = numeric_features(suite, target)
+    others = [column for column in raw_data.columns if column not in (target, *numeric[:2])]
+    if len(numeric) < 2 or not others:
+        pytest.skip("the data needs two numeric feature columns and one more feature column for these checks")
+    damaged = {"out of range": numeric[0], "text in numbers": numeric[1], "dropped": others[0]}
     frame = raw_data.copy()
     column = damaged["out of range"]
     frame[column] = frame[column].astype(float)
