@@ -1,10 +1,12 @@
 # The template's own commands. `make demo` and `make test` are all a newcomer needs.
 PYTHON ?= python3
+# The interpreter found before .venv/bin joins PATH: it creates the venv and, if needed, runs uv.
+BASE_PYTHON := $(shell command -v $(PYTHON) 2>/dev/null || echo $(PYTHON))
 VENV ?= .venv
 DEMO_DIR ?= demo
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 export VIRTUAL_ENV := $(abspath $(VENV))
-UV = $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
+UV = $(shell command -v uv 2>/dev/null || echo "$(BASE_PYTHON) -m uv")
 SLUG := {{cookiecutter.project_slug}}
 
 .DEFAULT_GOAL := help
@@ -16,8 +18,8 @@ help: ## List the commands
 env: $(VENV)/.installed ## Create .venv with the template's test tools
 
 $(VENV)/.installed: requirements-test.lock package-lock.json
-	@command -v uv >/dev/null 2>&1 || $(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
-	$(UV) venv --quiet --allow-existing --python $(PYTHON) $(VENV)
+	@command -v uv >/dev/null 2>&1 || $(BASE_PYTHON) -m uv --version >/dev/null 2>&1 || $(BASE_PYTHON) -m pip install --quiet uv
+	$(UV) venv --quiet --allow-existing --python $(BASE_PYTHON) $(VENV)
 	$(UV) pip sync --quiet --python $(VENV)/bin/python requirements-test.lock
 	npm ci --silent --no-audit --no-fund
 	@touch $@

@@ -1,4 +1,4 @@
-"""Finish the generated project: data, suite, DVC, git.
+"""Finish the generated project: data, license, suite, DVC, git.
 
 Runs inside the new project folder. Each step is one small function; `main()` calls them in
 order. DVC's own files are written here in plain Python (what `dvc init` and
@@ -31,6 +31,9 @@ REMOTE_LOCKS = {
     "azure": Path("requirements-azure.lock"),
 }
 LOCK = Path("requirements.lock")
+# One file per `license` choice, named after it; the chosen one becomes LICENSE.
+LICENSES = Path("licenses")
+LICENSE = Path("LICENSE")
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 DVCIGNORE = "# Patterns of files DVC should ignore (same syntax as .gitignore).\n"
 
@@ -53,6 +56,12 @@ def choose_lock(answers: dict) -> None:
         chosen.replace(LOCK)
     for lock in REMOTE_LOCKS.values():
         lock.unlink(missing_ok=True)
+
+
+def choose_license(answers: dict) -> None:
+    """Keep the chosen license text as LICENSE and remove the other variants."""
+    (LICENSES / f"{answers['license']}.txt").replace(LICENSE)
+    shutil.rmtree(LICENSES)
 
 
 def resolve_data_path(raw: str, answers: dict) -> Path:
@@ -82,21 +91,23 @@ def write_suite(answers: dict) -> None:
     SUITE.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
 
 
-def dvc_init() -> None:
+def dvc_config(answers: dict) -> str:
+    """Return .dvc/config: analytics off, and the `storage` remote as the default unless there is none."""
+    lines = ["[core]", "    analytics = false"]
+    remote, url = answers["dvc_remote"], answers["dvc_remote_url"].strip()
+    if remote != "none":
+        if remote == "local" and not os.path.isabs(os.path.expanduser(url)):
+            url = os.path.join("..", url)  # DVC resolves local paths from the .dvc folder
+        lines += ["    remote = storage", "['remote \"storage\"']", f"    url = {url}"]
+    return "\n".join(lines) + "\n"
+
+
+def dvc_init(answers: dict) -> None:
+    """Write what `dvc init`, `dvc config core.analytics false` and `dvc remote add -d` would write."""
     Path(".dvc").mkdir()
-    Path(".dvc/config").write_text("", encoding="utf-8")
+    Path(".dvc/config").write_text(dvc_config(answers), encoding="utf-8")
     Path(".dvc/.gitignore").write_text(DVC_GITIGNORE, encoding="utf-8")
     Path(".dvcignore").write_text(DVCIGNORE, encoding="utf-8")
-
-
-def dvc_remote(answers: dict) -> None:
-    """Configure the `storage` remote as the default; a local path is relative to the project root."""
-    remote, url = answers["dvc_remote"], answers["dvc_remote_url"].strip()
-    if remote == "none":
-        return
-    if remote == "local" and not os.path.isabs(os.path.expanduser(url)):
-        url = os.path.join("..", url)  # DVC resolves local paths from the .dvc folder
-    Path(".dvc/config").write_text(f"[core]\n    remote = storage\n['remote \"storage\"']\n    url = {url}\n")
 
 
 def git(*args: str) -> None:
@@ -122,10 +133,10 @@ def main() -> int:
     answers = json.loads(ANSWERS_JSON)
     place_data(answers)
     choose_lock(answers)
+    choose_license(answers)
     record_answers(answers)
     write_suite(answers)
-    dvc_init()
-    dvc_remote(answers)
+    dvc_init(answers)
     git_commit(answers)
     return 0
 

@@ -3,6 +3,7 @@
 Each bad answer is reported on one line naming the key, the value and what is allowed; the
 hook then exits non-zero and cookiecutter removes the half-made project folder.
 The functions are importable so tests/test_hooks.py can check each rule directly.
+This file is itself rendered by Jinja, so template syntax in it is kept inside a raw block.
 """
 
 from __future__ import annotations
@@ -13,11 +14,21 @@ import keyword
 import math
 import os
 import re
+import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
 # Rendered by cookiecutter into a JSON string literal; parsed, never pasted into code.
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+# The answers as given, before cookiecutter rendered them (absent when another tool drives generation).
+GIVEN_ANSWERS_JSON = r"""{{ _cookiecutter | default({}) | tojson }}"""
+# {% raw %}
+TEMPLATE_MARKERS = ("{{", "}}", "{%", "%}", "{#")
+TEMPLATE_SYNTAX = "template syntax ({{ }}, {% %}, {# #}) is not allowed in an answer; give the literal value"
+# {% endraw %}
+# Query parameter names that carry a secret (token=, password=, api_key=, Azure's sig=, ...).
+SECRET_PARAMETER = re.compile(r"token|pass|pwd|secret|key|auth|sig|credential", re.IGNORECASE)
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
 PACKAGE = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -160,8 +171,26 @@ def check_remote(answers: dict) -> list[str]:
     return []
 
 
+def has_credentials(uri: str) -> bool:
+    """Tell whether a URI carries a user, password or secret query parameter."""
+    parts = urlsplit(uri)
+    names = [name for name, _ in parse_qsl(parts.query, keep_blank_values=True)]
+    return "@" in parts.netloc or any(SECRET_PARAMETER.search(name) for name in names)
+
+
 def check_tracking_uri(answers: dict) -> list[str]:
+    """Refuse an unsupported scheme or credentials; a URI with credentials is never echoed."""
     uri = str(answers.get("mlflow_tracking_uri", "")).strip()
+    try:
+        secret = has_credentials(uri)
+    except ValueError:
+        return ["mlflow_tracking_uri: not a valid URI; allowed: blank (embedded sqlite) or a tracking server URI"]
+    if secret:
+        return [
+            "mlflow_tracking_uri: holds credentials (a user or password before '@', or a secret query parameter); "
+            "credentials belong in secrets: set MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD "
+            "(or MLFLOW_TRACKING_TOKEN), or the whole URI as MLFLOW_TRACKING_URI, in the environment"
+        ]
     if uri and not uri.startswith(TRACKING_SCHEMES):
         allowed = ", ".join(TRACKING_SCHEMES)
         return [f"mlflow_tracking_uri={uri!r}: unsupported; allowed: blank (embedded sqlite) or {allowed}"]
@@ -225,10 +254,79 @@ def validate(answers: dict) -> list[str]:
     return [error for check in CHECKS for error in check(answers)]
 
 
+def has_template_syntax(text: object) -> bool:
+    return isinstance(text, str) and any(marker in text for marker in TEMPLATE_MARKERS)
+
+
+def check_template_syntax(answers: dict, given: dict, defaults: dict) -> list[str]:
+    """Refuse template syntax in a free-text answer, whether cookiecutter already rendered it or not.
+
+    With --no-input or extra_context cookiecutter renders an answer before this hook runs, so an
+    expression arrives already evaluated: the answer as given is compared with the template's default.
+    """
+    free_text = [key for key, value in defaults.items() if isinstance(value, str) and not key.startswith("_")]
+    return [
+        f"{key}: {TEMPLATE_SYNTAX}"
+        for key in free_text
+        if has_template_syntax(answers.get(key))
+        or (given.get(key, defaults[key]) != defaults[key] and has_template_syntax(given.get(key)))
+    ]
+
+
+def check_answers_are_literal(answers: dict, given: dict) -> list[str]:
+    """Compare the answers with the defaults in the template's cookiecutter.json, refusing template syntax."""
+    try:
+        path = Path(answers.get("_repo_dir", "")) / "cookiecutter.json"
+        defaults = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return [f"cannot read the template's cookiecutter.json to check the answers: {error}"]
+    return check_template_syntax(answers, given, defaults)
+
+
+def folders_made_for(slug: str, output_dir: str) -> list[str]:
+    """Return the folders inside output_dir that a slug with '/' made above the project folder, deepest first."""
+    root = os.path.realpath(output_dir)
+    parts = slug.split("/")
+    made = {os.path.realpath(os.path.join(root, "/".join(parts[:end]))) for end in range(1, len(parts))}
+    return sorted((folder for folder in made if folder.startswith(root + os.sep)), key=len, reverse=True)
+
+
+# Waits (at most 10 s) until cookiecutter has deleted the refused project folder, then removes the
+# folders above it that are left empty.
+REMOVE_EMPTY_FOLDERS = """
+import os, sys, time
+project, folders, deadline = sys.argv[1], sys.argv[2:], time.monotonic() + 10
+while os.path.exists(project) and time.monotonic() < deadline:
+    time.sleep(0.02)
+for folder in folders:
+    try:
+        os.rmdir(folder)
+    except OSError:
+        pass
+"""
+
+
+def remove_folders_after_refusal(answers: dict) -> None:
+    """Leave no folder behind when a slug such as `a/b` is refused.
+
+    cookiecutter creates the whole path before this hook runs and, after a refusal, deletes only the
+    last folder (and fails if that is already gone), so a detached process removes the rest after it.
+    """
+    output_dir = answers.get("_output_dir")
+    folders = folders_made_for(str(answers.get("project_slug", "")), output_dir) if output_dir else []
+    if folders:
+        quiet = subprocess.DEVNULL
+        command = [sys.executable, "-c", REMOVE_EMPTY_FOLDERS, os.getcwd(), *folders]
+        subprocess.Popen(command, cwd=output_dir, stdin=quiet, stdout=quiet, stderr=quiet, start_new_session=True)
+
+
 def main() -> int:
-    errors = validate(json.loads(ANSWERS_JSON))
+    answers = json.loads(ANSWERS_JSON)
+    errors = check_answers_are_literal(answers, json.loads(GIVEN_ANSWERS_JSON)) + validate(answers)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
+    if errors:
+        remove_folders_after_refusal(answers)
     return 1 if errors else 0
 
 

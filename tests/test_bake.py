@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import configparser
+import datetime
 import json
 import re
 import subprocess
@@ -9,13 +11,22 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import TEMPLATE, answers_for, combination_id, option_matrix
+from conftest import CONTEXT, TEMPLATE, answers_for, combination_id, option_matrix
 
 SOURCE = TEMPLATE / "{{cookiecutter.project_slug}}"
 DEMO_FILES = {"data/raw/breast_cancer.csv", "data/raw/diabetes.csv"}
 LOCK_VARIANTS = {"s3": "requirements-s3.lock", "gcs": "requirements-gs.lock", "azure": "requirements-azure.lock"}
+LICENSE_VARIANTS = {f"licenses/{name}.txt" for name in CONTEXT["license"]}
+# A sentence of each standard text (and of the proprietary notice) that the chosen LICENSE must hold.
+LICENSE_WORDING = {
+    "MIT": "Permission is hereby granted, free of charge, to any person obtaining a copy",
+    "Apache-2.0": "Version 2.0, January 2004",
+    "BSD-3-Clause": "Neither the name of the copyright holder nor the names of its contributors",
+    "Proprietary": "proprietary and confidential",
+}
 WRITTEN_BY_HOOK = {
     ".cookiecutter.json",
+    "LICENSE",
     ".dvc/.gitignore",
     ".dvc/config",
     ".dvcignore",
@@ -36,7 +47,7 @@ def template_files(package: str) -> set[str]:
 
 def expected_files(answers: dict[str, str], package: str) -> set[str]:
     """The files a project made with these answers must track in git, and no others."""
-    files = template_files(package) - DEMO_FILES - set(LOCK_VARIANTS.values())
+    files = template_files(package) - DEMO_FILES - set(LOCK_VARIANTS.values()) - LICENSE_VARIANTS
     files |= WRITTEN_BY_HOOK
     files -= removed_workflow_files(answers)
     return files
@@ -104,11 +115,24 @@ def test_raw_data_is_committed_and_feeds_the_pipeline(baked):
         assert (project / "data/raw/data.csv").read_bytes() == Path(answers["data_path"]).read_bytes()
     stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
     assert "data/raw/data.csv" in stages["ingest"]["deps"]
-    config = (project / ".dvc/config").read_text()
-    if answers["dvc_remote"] == "none":
-        assert config == ""
-    else:
-        assert "remote = storage" in config
+
+
+def test_dvc_config_turns_analytics_off(baked):
+    answers, project = baked
+    config = configparser.ConfigParser()
+    config.read(project / ".dvc/config", encoding="utf-8")
+    assert config["core"]["analytics"] == "false"
+    assert config["core"].get("remote") == (None if answers["dvc_remote"] == "none" else "storage")
+
+
+def test_license_is_the_chosen_one(baked):
+    answers, project = baked
+    text = (project / "LICENSE").read_text(encoding="utf-8")
+    assert [name for name, wording in LICENSE_WORDING.items() if wording in text] == [answers["license"]]
+    year = str(datetime.datetime.now(datetime.UTC).year)
+    author = CONTEXT["author_name"]
+    assert f"{year} {author}" in text or f"{year}, {author}" in text
+    assert not (project / "licenses").exists()
 
 
 def test_suite_describes_the_data(baked):

@@ -8,6 +8,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,8 @@ REJECTED = {  # id: (answers, words the error line must contain)
     "url for none": ({"dvc_remote": "none", "dvc_remote_url": "/tmp/x"}, "must be blank when dvc_remote='none'"),
     "s3 without bucket": ({"dvc_remote": "s3", "dvc_remote_url": "s3://"}, "does not fit dvc_remote='s3'"),
     "tracking uri scheme": ({"mlflow_tracking_uri": "ftp://host"}, "mlflow_tracking_uri='ftp://host': unsupported"),
+    "template syntax evaluated": ({"project_name": "{{ 7*7 }}"}, "project_name: template syntax"),
+    "template syntax statement": ({"description": "{% if true %}x{% endif %}"}, "description: template syntax"),
     "model name slash": ({"model_name": "team/model"}, "model_name='team/model'"),
     "blank target": ({"target_column": " "}, "target_column=' ': must not be blank"),
     "csv path blank": ({**CSV, "data_path": ""}, "dataset='csv' needs the path of a CSV file"),
@@ -99,17 +102,21 @@ def test_bad_answer_is_rejected_and_leaves_nothing(case, cookies, bad_csvs, capf
     answers = dict(answers)
     if answers.get("data_path") in bad_csvs:
         answers["data_path"] = str(bad_csvs[answers["data_path"]])
+    base = Path(cookies._new_output_dir()).parent
+    before = set(base.iterdir())
     result = cookies.bake(extra_context=answers)
     assert result.exit_code != 0
     stderr = capfd.readouterr().err
     assert message in stderr
     assert [line for line in stderr.splitlines() if line.startswith("error: ")], stderr
-    output = Path(cookies._new_output_dir())
-    assert not [path for path in output.parent.rglob("*") if path.name.endswith(".cookiecutter.json")]
+    output_dirs = set(base.iterdir()) - before
+    assert output_dirs and not [path for folder in output_dirs for path in folder.iterdir()]
 
 
 def test_defaults_are_valid():
     assert pre_gen.validate(default_answers()) == []
+    context = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    assert pre_gen.check_template_syntax(default_answers(), context, context) == []
 
 
 def default_answers() -> dict:
@@ -165,6 +172,7 @@ def test_answers_reach_the_hook_as_data(cookies):
     assert result.exit_code == 0, result.exception
     recorded = json.loads((Path(result.project_path) / ".cookiecutter.json").read_text())
     assert recorded["author_name"] == name
+    assert f" {name}\n" in (Path(result.project_path) / "LICENSE").read_text()
 
 
 def test_relative_csv_path_resolves_from_where_cookiecutter_runs(tmp_path):
@@ -191,11 +199,9 @@ def test_bake_works_without_git_identity(tmp_path):
     assert log.stdout.strip() == "Your Name"
 
 
-def test_local_remote_is_relative_to_the_project_root(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / ".dvc").mkdir()
-    post_gen.dvc_remote({"dvc_remote": "local", "dvc_remote_url": "../dvc-storage"})
-    assert "url = ../../dvc-storage" in (tmp_path / ".dvc/config").read_text()
+def test_local_remote_is_relative_to_the_project_root():
+    config = post_gen.dvc_config({"dvc_remote": "local", "dvc_remote_url": "../dvc-storage"})
+    assert "url = ../../dvc-storage" in config
 
 
 @pytest.mark.parametrize("pwd", ["/home/someone/work", None])
@@ -209,3 +215,101 @@ def test_both_hooks_resolve_the_data_path_alike(raw, pwd, monkeypatch):
     resolved = pre_gen.resolve_data_path(raw, answers)
     assert post_gen.resolve_data_path(raw, answers) == resolved
     assert resolved.is_absolute()
+
+
+SECRET = "s3cr3t-Value"
+CREDENTIALS = [
+    f"https://user:{SECRET}@mlflow.example.com",
+    f"postgresql://mlflow:{SECRET}@db.example.com/mlflow",
+    f"https://mlflow.example.com/?token={SECRET}",
+    f"https://mlflow.example.com/api?experiment=1&api_key={SECRET}",
+    f"https://{SECRET}@mlflow.example.com",
+]
+
+
+@pytest.mark.parametrize("uri", CREDENTIALS)
+def test_tracking_uri_with_credentials_is_refused_without_echoing_them(uri, cookies, capfd):
+    result = cookies.bake(extra_context={"mlflow_tracking_uri": uri})
+    assert result.exit_code != 0
+    captured = capfd.readouterr()
+    errors = [line for line in captured.err.splitlines() if line.startswith("error: ")]
+    assert errors == [errors[0]] and "credentials belong in secrets" in errors[0]
+    assert "MLFLOW_TRACKING_USERNAME" in errors[0]
+    assert SECRET not in captured.out + captured.err
+
+
+@pytest.mark.parametrize(
+    "uri", ["", "sqlite:///mlflow.db", "https://mlflow.example.com/path?experiment=1", "databricks"]
+)
+def test_tracking_uri_without_credentials_is_accepted(uri):
+    assert pre_gen.check_tracking_uri({"mlflow_tracking_uri": uri}) == []
+
+
+def free_text_keys() -> list[str]:
+    context = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    return [key for key, value in context.items() if isinstance(value, str) and not key.startswith("_")]
+
+
+@pytest.mark.parametrize("key", free_text_keys())
+@pytest.mark.parametrize("value", ["{{ 7*7 }}", "{% if true %}x{% endif %}", "a {# note #} b", "x }} y", "x %} y"])
+def test_template_syntax_is_refused_in_every_free_text_answer(key, value):
+    context = json.loads((TEMPLATE / "cookiecutter.json").read_text())
+    rendered = {**default_answers(), key: "49"}  # what cookiecutter made of the answer before the hook
+    errors = pre_gen.check_template_syntax(rendered, {**context, key: value}, context)
+    assert errors == [f"{key}: {pre_gen.TEMPLATE_SYNTAX}"]
+    # Typed at a prompt, the answer is not rendered: the hook sees the syntax itself.
+    assert pre_gen.check_template_syntax({**default_answers(), key: value}, context, context) == errors
+
+
+def refused_bake(tmp_path: Path, output: Path, *answers: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(output), *answers]
+    return subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+
+
+def wait_until_empty(folder: Path, seconds: float = 15.0) -> list[str]:
+    """Return what is left in folder once the refusal's cleanup has finished (or the time is up)."""
+    deadline = time.monotonic() + seconds
+    while (left := sorted(path.name for path in folder.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return left
+
+
+@pytest.mark.parametrize("slug", ["a/b", "a/b/c", "../x", "a/../../y", "Bad Name"])
+def test_refused_slug_leaves_no_folder(slug, tmp_path):
+    work, output = tmp_path / "work", tmp_path / "work/out"
+    output.mkdir(parents=True)
+    result = refused_bake(work, output, f"project_slug={slug}")
+    assert result.returncode != 0
+    assert f"error: project_slug={slug!r}: not a valid folder name" in result.stderr.splitlines()[0]
+    assert wait_until_empty(output) == []
+    assert sorted(path.name for path in work.iterdir()) == ["out"]
+
+
+def test_empty_slug_leaves_no_folder(tmp_path):
+    existing, new = tmp_path / "existing", tmp_path / "new"
+    existing.mkdir()
+    refused = refused_bake(tmp_path, existing, "project_slug=")
+    assert refused.returncode != 0 and "already exists" in refused.stdout + refused.stderr
+    assert list(existing.iterdir()) == []
+    refused = refused_bake(tmp_path, new, "project_slug=")
+    assert refused.returncode != 0 and "error: project_slug='': not a valid folder name" in refused.stderr
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["existing"]
+
+
+def test_folders_made_for_stay_inside_the_output_folder(tmp_path):
+    root = str(tmp_path.resolve())
+    assert pre_gen.folders_made_for("a/b/c", str(tmp_path)) == [f"{root}/a/b", f"{root}/a"]
+    assert pre_gen.folders_made_for("../x/y", str(tmp_path)) == []
+    assert pre_gen.folders_made_for("/abs/path", str(tmp_path)) == []
+    assert pre_gen.folders_made_for("churn-model", str(tmp_path)) == []
+
+
+def test_dvc_config_turns_analytics_off_for_every_remote():
+    for remote, url in [("none", ""), ("local", "../dvc-storage"), ("s3", "s3://bucket/x")]:
+        config = post_gen.dvc_config({"dvc_remote": remote, "dvc_remote_url": url})
+        assert config.startswith("[core]\n    analytics = false\n"), config
+
+
+def test_answers_cannot_be_checked_without_the_template_defaults(tmp_path):
+    errors = pre_gen.check_answers_are_literal({"_repo_dir": str(tmp_path)}, {})
+    assert len(errors) == 1 and errors[0].startswith("cannot read the template's cookiecutter.json")
