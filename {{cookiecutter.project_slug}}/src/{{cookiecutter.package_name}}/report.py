@@ -1,12 +1,15 @@
 """Report: write the Markdown report of a training run, for the pull request and the job summary.
 
-The report gives the gate verdict with its reasons, the metrics and params against the base
-branch (`dvc metrics diff`, `dvc params diff`), the data-validation summary and links to the
-uploaded artifacts. `--registry` writes instead where the model registry is and where its
+The report gives the data-validation and gate verdicts, the metrics and params against the
+default branch (`dvc metrics diff`, `dvc params diff` with the merge base) and links to the
+uploaded artifacts. A verdict is shown only when every input hash it records matches the file
+on disk now, so a result left over from another run reads "did not run", with the reason.
+Everything from the data is escaped for GitHub (markdown.py) and the report is cut to fit in
+one pull-request comment. `--registry` writes instead where the registry is and where its
 aliases point. Inside GitHub Actions the Markdown is also appended to the job summary.
 
 Settings a workflow passes through the environment (all optional):
-  GITHUB_BASE_REF     base branch of a pull request; the diffs compare with origin/<it>, else HEAD
+  GITHUB_BASE_REF     base branch of a pull request; else origin/HEAD, main or master
   REPORT_LINKS        one `Label=URL` per line, e.g. the uploaded artifacts
   DVC_REMOTE_PULLED   'true' or 'false': whether the run pulled its data from the DVC remote
 """
@@ -20,15 +23,26 @@ import subprocess
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
+from .markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text, fit, render
 from .params import ParamsError, load_params, section
+from .provenance import Base, Verdict, after_validation, base_revision, read_result, this_runs
 
+# The workflow puts a marker line before the report in the comment; keep a margin for it.
+MAX_CHARS = GITHUB_LIMIT - 1_000
+DID_NOT_RUN = "⏸"
 EMBEDDED_NOTE = (
     "The registry is the embedded sqlite file `mlflow.db` of this run, uploaded as the `model-registry` "
     "artifact; it starts empty on every runner. Set the `MLFLOW_TRACKING_URI` variable to keep one "
     "registry across runs (docs/ci.md)."
 )
+URL_SAFE = ":/?#@!$&'*+,;=%~"  # everything else, brackets and parentheses too, is percent-encoded
+
+
+def did_not_run(title: str, verdict: Verdict) -> Section:
+    """A section that says this run has no such verdict, and why."""
+    return Section([f"### {DID_NOT_RUN} {title}: did not run", "", verdict.reason])
 
 
 def number(value: Any) -> str:
@@ -37,148 +51,131 @@ def number(value: Any) -> str:
         return "—"
     if isinstance(value, float):
         return f"{value:.4f}"
-    return f"`{value}`" if isinstance(value, str) else str(value)
+    return code_span(value, cell=True) if isinstance(value, str) else escape_cell(value)
 
 
 def change(value: Any) -> str:
-    if not isinstance(value, int | float):
+    """Format a metric's change with its sign; nothing for a value that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return ""
     return f"{value:+.4f}" if isinstance(value, float) else f"{value:+d}"
 
 
-def gate_section(decision: dict[str, Any] | None) -> list[str]:
-    """The verdict and its reasons, or why there is none."""
-    if decision is None:
-        return ["### ⚠️ Gate: did not run", "", "An earlier stage failed: see the data validation and the job log."]
-    verdict = "✅ Gate: passed" if decision.get("passed") else "❌ Gate: failed"
-    lines = [f"### {verdict}", ""]
-    lines += [f"- {reason}" for reason in decision.get("reasons", [])]
-    return lines
+def gate_section(gate: Verdict) -> Section:
+    """The verdict and its reasons, or why there is none from this run."""
+    if gate.content is None:
+        return did_not_run("Gate", gate)
+    verdict = "✅ Gate: passed" if gate.content.get("passed") is True else "❌ Gate: failed"
+    reasons = gate.content.get("reasons")
+    rows = [f"- {escape_text(reason)}" for reason in (reasons if isinstance(reasons, list) else [reasons])]
+    return Section([f"### {verdict}", ""], rows, str(gate.path))
 
 
-def metrics_section(diff: dict[str, Any] | None, base: str) -> list[str]:
-    """A table of every metric: base value, this run's value and the change (`dvc metrics diff --all`)."""
-    lines = [f"### Metrics (against `{base}`)", ""]
-    if diff is None:
-        return [*lines, f"`dvc metrics diff` could not compare with `{base}`."]
-    rows = [(path, name, values) for path, metrics in diff.items() for name, values in sorted(metrics.items())]
-    if not rows:
-        return [*lines, "No metrics yet."]
-    lines += [f"| Metric | `{base}` | this run | change |", "|---|---:|---:|---:|"]
-    for path, name, values in rows:
-        label = name if len(diff) == 1 else f"{path}: {name}"
-        lines.append(
-            f"| {label} | {number(values.get('old'))} | {number(values.get('new'))} | {change(values.get('diff'))} |"
-        )
-    return lines
-
-
-def params_section(diff: dict[str, Any] | None, base: str) -> list[str]:
-    """A table of the params that differ from the base (`dvc params diff`)."""
-    lines = [f"### Params changed (against `{base}`)", ""]
-    if diff is None:
-        return [*lines, f"`dvc params diff` could not compare with `{base}`."]
-    rows = [(name, values) for params in diff.values() for name, values in sorted(params.items())]
-    if not rows:
-        return [*lines, "None."]
-    lines += [f"| Param | `{base}` | this run |", "|---|---|---|"]
-    lines += [f"| {name} | {number(values.get('old'))} | {number(values.get('new'))} |" for name, values in rows]
-    return lines
-
-
-def validation_section(summary: dict[str, Any] | None) -> list[str]:
+def validation_section(validation: Verdict) -> Section:
     """Whether the prepared data met the expectation suite, and each failure in words."""
+    summary = validation.content
     if summary is None:
-        return ["### ⚠️ Data validation: did not run", "", "See the job log."]
-    if summary.get("success"):
-        return [
-            "### ✅ Data validation: passed",
-            "",
-            f"All {summary.get('evaluated')} expectations passed on {summary.get('rows')} rows.",
-        ]
-    lines = [
+        return did_not_run("Data validation", validation)
+    counts = {key: escape_text(summary.get(key)) for key in ("evaluated", "rows", "failed")}
+    if summary.get("success") is True:
+        head = [f"All {counts['evaluated']} expectations passed on {counts['rows']} rows."]
+        return Section(["### ✅ Data validation: passed", "", *head])
+    head = [
         "### ❌ Data validation: failed",
         "",
-        f"{summary.get('failed')} of {summary.get('evaluated')} expectations failed on {summary.get('rows')} rows.",
+        f"{counts['failed']} of {counts['evaluated']} expectations failed on {counts['rows']} rows.",
         "",
         "| Column | Expectation | Expected | Observed |",
         "|---|---|---|---|",
     ]
-    for row in summary.get("failures", []):
-        cells = (row.get(key, "") for key in ("column", "expectation", "expected", "observed"))
-        lines.append("| " + " | ".join(str(cell).replace("|", "\\|") for cell in cells) + " |")
-    return lines
+    keys = ("column", "expectation", "expected", "observed")
+    failures = [row for row in summary.get("failures") or [] if isinstance(row, dict)]
+    rows = ["| " + " | ".join(escape_cell(row.get(key, "")) for key in keys) + " |" for row in failures]
+    return Section(head, rows, str(validation.path))
 
 
-def links_section(links: dict[str, str]) -> list[str]:
-    if not links:
-        return []
-    return ["### Artifacts", "", " · ".join(f"[{label}]({url})" for label, url in links.items())]
+def metrics_section(diff: dict[str, Any] | None, base: Base | None, source: str) -> Section:
+    """A table of every metric: base value, this run's value and the change (`dvc metrics diff --all`)."""
+    against = code_span(base.branch) if base else "no base"
+    head = ["### Metrics", ""]
+    if diff is None:
+        return Section([*head, f"`dvc metrics diff` could not compare with {against}: see the job log."])
+    rows = [(path, name, values) for path, metrics in diff.items() for name, values in sorted(metrics.items())]
+    if not rows:
+        return Section([*head, "No metrics yet."])
+    head += [f"| Metric | {against} | this run | change |", "|---|---:|---:|---:|"]
+    cells = []
+    for path, name, values in rows:
+        label = escape_cell(name if len(diff) == 1 else f"{path}: {name}")
+        old, new = number(values.get("old")), number(values.get("new"))
+        cells.append(f"| {label} | {old} | {new} | {change(values.get('diff'))} |")
+    return Section(head, cells, source)
 
 
-def data_note(pulled: str | None, remote: str | None) -> list[str]:
+def params_section(diff: dict[str, Any] | None, base: Base | None) -> Section:
+    """A table of the params that differ from the base (`dvc params diff`)."""
+    if base is None:
+        return Section(["### Params changed", "", "No base to compare the params with."])
+    against = code_span(base.branch)
+    head = ["### Params changed", ""]
+    if diff is None:
+        return Section([*head, f"`dvc params diff` could not compare with {against}: see the job log."])
+    rows = [(name, values) for params in diff.values() for name, values in sorted(params.items())]
+    if not rows:
+        return Section([*head, "None."])
+    head += [f"| Param | {against} | this run |", "|---|---|---|"]
+    cells = [f"| {escape_cell(name)} | {number(v.get('old'))} | {number(v.get('new'))} |" for name, v in rows]
+    return Section(head, cells, "params.yaml")
+
+
+def link(label: str, url: str) -> str:
+    """A Markdown link to an http(s) URL; the label alone for any other scheme."""
+    if urlsplit(url).scheme not in {"http", "https"}:
+        return escape_text(label)
+    return f"[{escape_text(label)}]({quote(url, safe=URL_SAFE)})"
+
+
+def links_section(links: dict[str, str]) -> Section:
+    """Links to the uploaded artifacts; nothing when there are none."""
+    return Section(["### Artifacts", "", " · ".join(link(label, url) for label, url in links.items())] if links else [])
+
+
+def data_note(pulled: str | None, remote: str | None) -> Section:
     """Say where the run's data came from; nothing when the caller did not say (a laptop run)."""
     if pulled is None:
-        return []
+        return Section([])
     fallback = "the run used the data in the repository and the DVC cache of the latest main run."
+    where = code_span(remote) if remote else ""
     if pulled == "true":
-        text = f"Data and outputs were pulled from the DVC remote `{remote}`."
+        text = f"Data and outputs were pulled from the DVC remote {where}."
     elif not remote:
         text = f"No DVC remote: {fallback}"
     elif "://" in remote:
-        text = f"The DVC remote `{remote}` was not used, CI has no credentials for it (docs/ci.md): {fallback}"
+        text = f"The DVC remote {where} was not used, CI has no credentials for it (docs/ci.md): {fallback}"
     else:
-        text = f"The DVC remote `{remote}` is a folder on another machine, out of CI's reach: {fallback}"
-    return ["### Data", "", text]
-
-
-def render_report(
-    title: str,
-    base: str,
-    decision: dict[str, Any] | None,
-    metrics_diff: dict[str, Any] | None,
-    params_diff: dict[str, Any] | None,
-    validation: dict[str, Any] | None,
-    links: dict[str, str],
-    data: list[str],
-) -> str:
-    """Assemble the report from what the pipeline and DVC produced."""
-    sections = [
-        [f"## {title}"],
-        gate_section(decision),
-        metrics_section(metrics_diff, base),
-        params_section(params_diff, base),
-        validation_section(validation),
-        links_section(links),
-        data,
-    ]
-    return "\n\n".join("\n".join(lines) for lines in sections if lines) + "\n"
-
-
-def parse_links(text: str) -> dict[str, str]:
-    """Parse `Label=URL` lines; lines without a URL (an artifact that was not uploaded) are dropped."""
-    links = {}
-    for line in text.splitlines():
-        label, _, url = line.partition("=")
-        if label.strip() and url.strip():
-            links[label.strip()] = url.strip()
-    return links
-
-
-def read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
+        text = f"The DVC remote {where} is a folder on another machine, out of CI's reach: {fallback}"
+    return Section(["### Data", "", text])
 
 
 def dvc_json(*args: str) -> dict[str, Any] | None:
     """Run a `dvc ... --json` command; None if it fails (e.g. the base revision is unknown)."""
-    found = subprocess.run(["dvc", *args, "--json"], check=False, capture_output=True, text=True)
-    if found.returncode != 0:
-        print(f"report: dvc {' '.join(args)}: {found.stderr.strip()}", file=sys.stderr)
+    try:
+        found = subprocess.run(["dvc", *args, "--json"], check=False, capture_output=True, text=True)
+        if found.returncode == 0:
+            return json.loads(found.stdout or "{}")
+        problem = found.stderr.strip()
+    except (OSError, ValueError) as error:  # dvc missing, or output that is not JSON
+        problem = str(error)
+    print(f"report: dvc {' '.join(args)}: {problem}", file=sys.stderr)
+    return None
+
+
+def this_run_metrics(path: Path) -> dict[str, Any] | None:
+    """This run's metrics alone, in the shape of `dvc metrics diff` (no base to compare with)."""
+    content, _ = read_result(path)
+    if content is None:
         return None
-    return json.loads(found.stdout or "{}")
+    return {str(path): {name: {"new": value} for name, value in content.items() if name != "inputs"}}
 
 
 def default_remote() -> str | None:
@@ -192,52 +189,79 @@ def default_remote() -> str | None:
     return url.stdout.strip() or None
 
 
-def redact(uri: str) -> str:
-    """Drop a user name and password from a URI before it is shown."""
-    parts = urlsplit(uri)
-    if parts.hostname and "@" in parts.netloc:
-        netloc = parts.hostname + (f":{parts.port}" if parts.port else "")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return uri
-
-
 def registry_markdown(settings: dict[str, Any]) -> str:
-    """Where the registry is and which version each alias points at."""
-    from .registry import (
-        CHALLENGER,
-        CHAMPION,
-        DEFAULT_TRACKING_URI,
-        PREVIOUS_CHAMPION,
-        alias_version,
-        connect,
-        tracking_uri,
-    )
+    """Where the registry is and which version each alias points at; RegistryError if it cannot answer."""
+    from .registry import CHALLENGER, CHAMPION, DEFAULT_TRACKING_URI, PREVIOUS_CHAMPION, connect, redact
 
-    name = settings["model_name"]
-    client = connect(settings)
-    aliases = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
-    rows = [f"| `{alias}` | {alias_version(client, name, alias) or '—'} |" for alias in aliases]
-    uri = tracking_uri(settings)
-    where = EMBEDDED_NOTE if uri == DEFAULT_TRACKING_URI else f"Registry: `{redact(uri)}`."
-    lines = [f"## Model registry: `{name}`", "", where, "", "| Alias | Version |", "|---|---:|", *rows]
+    registry = connect(settings)
+    aliases = registry.aliases()
+    names = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
+    rows = [f"| {code_span(alias)} | {escape_cell(aliases.get(alias, '—'))} |" for alias in names]
+    where = EMBEDDED_NOTE if registry.uri == DEFAULT_TRACKING_URI else f"Registry: {code_span(redact(registry.uri))}."
+    lines = [
+        f"## Model registry: {code_span(registry.name)}",
+        "",
+        where,
+        "",
+        "| Alias | Version |",
+        "|---|---:|",
+        *rows,
+    ]
     return "\n".join(lines) + "\n"
 
 
+def comparison(base: Base | None) -> Section:
+    """Say what the metrics and params are compared with."""
+    if base is None:
+        return Section(["No default branch to compare with (looked for origin/HEAD, main and master): this run alone."])
+    return Section([f"Metrics and params are compared with {base.name}."])
+
+
+def training_sections(params: dict[str, Any], args: argparse.Namespace, base: Base | None) -> list[Section]:
+    """Check which results belong to this run, ask DVC for the diffs, and build the report's sections."""
+    from .gate import params_md5  # the same hash of the settings the gate records
+
+    validation = this_runs(Path(args.validation), {"suite": Path(args.suite)})
+    files = {"model": Path(args.model), "holdout": Path(args.holdout), "metrics": Path(args.metrics)}
+    checked = this_runs(Path(args.gate), files, {"params": params_md5(params)})
+    gate = after_validation(validation, checked)
+    if gate.content is None or "metrics" not in gate.content["inputs"]:
+        # Only the gate's input hashes tie the metrics file to this run's model.
+        tie = f"Nothing ties {code_span(args.metrics)} to this run's model"
+        why = f"{tie}: the gate did not run in this run." if gate is checked else gate.reason
+        why = why if gate.content is None else f"{tie}: {code_span(gate.path)} records no hash of it."
+        metrics = did_not_run("Metrics", Verdict(Path(args.metrics), None, why))
+    elif base is None:
+        metrics = metrics_section(this_run_metrics(Path(args.metrics)), None, args.metrics)
+    else:
+        metrics = metrics_section(dvc_json("metrics", "diff", "--all", base.commit), base, args.metrics)
+    params_diff = dvc_json("params", "diff", base.commit) if base else None
+    return [
+        comparison(base),
+        validation_section(validation),
+        gate_section(gate),
+        metrics,
+        params_section(params_diff, base),
+    ]
+
+
 def training_markdown(params: dict[str, Any], args: argparse.Namespace, links: dict[str, str]) -> str:
-    """Collect the run's outputs and DVC's diffs, and render the training report."""
-    base_ref = os.environ.get("GITHUB_BASE_REF")
-    base = f"origin/{base_ref}" if base_ref else "HEAD"
+    """Render the training report, cut to fit in one pull-request comment."""
     pulled = os.environ.get("DVC_REMOTE_PULLED")
-    return render_report(
-        title=f"Training report: `{section(params, 'register')['model_name']}`",
-        base=base,
-        decision=read_json(Path(args.gate)),
-        metrics_diff=dvc_json("metrics", "diff", "--all", base),
-        params_diff=dvc_json("params", "diff", base),
-        validation=read_json(Path(args.validation)),
-        links=links,
-        data=data_note(pulled, default_remote() if pulled is not None else None),
-    )
+    title = Section([f"## Training report: {code_span(section(params, 'register')['model_name'])}"])
+    body = training_sections(params, args, base_revision())
+    data = data_note(pulled, default_remote() if pulled is not None else None)
+    return render(fit([title, *body, links_section(links), data], MAX_CHARS))
+
+
+def parse_links(text: str) -> dict[str, str]:
+    """Parse `Label=URL` lines; lines without a URL (an artifact that was not uploaded) are dropped."""
+    links = {}
+    for line in text.splitlines():
+        label, _, url = line.partition("=")
+        if label.strip() and url.strip():
+            links[label.strip()] = url.strip()
+    return links
 
 
 def publish(markdown: str, out: Path) -> None:
@@ -251,20 +275,36 @@ def publish(markdown: str, out: Path) -> None:
     print(f"report: wrote {out}")
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """Parse the command line; the default paths are those of dvc.yaml."""
     parser = argparse.ArgumentParser(prog="report", description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the Markdown report")
     parser.add_argument("--registry", action="store_true", help="report the model registry instead of the run")
     parser.add_argument("--gate", default="reports/gate.json", help="gate decision JSON")
     parser.add_argument("--validation", default="reports/validation/summary.json", help="validation summary JSON")
+    parser.add_argument("--suite", default="expectations/suite.json", help="expectation suite the validation used")
+    parser.add_argument("--model", default="models/model.joblib", help="candidate model the gate judged")
+    parser.add_argument("--holdout", default="data/prepared/holdout.csv", help="holdout rows the gate used")
+    parser.add_argument("--metrics", default="reports/metrics.json", help="candidate metrics JSON")
     parser.add_argument("--link", action="append", default=[], help="LABEL=URL of an artifact; repeat as needed")
     parser.add_argument("--params", default="params.yaml")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the training report (or, with --registry, the registry report); return the exit code."""
+    args = parse_args(argv)
     links = parse_links("\n".join([os.environ.get("REPORT_LINKS", ""), *args.link]))
     try:
         params = load_params(args.params)
         if args.registry:
-            markdown = registry_markdown(section(params, "register"))
+            from .registry import RegistryError
+
+            try:
+                markdown = registry_markdown(section(params, "register"))
+            except RegistryError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return error.exit_code
         else:
             markdown = training_markdown(params, args, links)
     except ParamsError as error:
