@@ -8,6 +8,7 @@ or Great Expectations.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 COMMANDS = {  # name: help text; the module of the same name runs it, except where ENTRY_POINTS says
@@ -26,7 +27,9 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "status": "Show the registered versions that carry an alias.",
 }
 
-ENTRY_POINTS = {"rollback": ("promote", "rollback_main"), "status": ("registry", "status_main")}
+ENTRY_POINTS = {"rollback": ("promote", "rollback_main")}
+# No usage data leaves the machine unless the user opts in by setting these to false.
+TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 
 
 def usage() -> str:
@@ -47,6 +50,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
+    for name, value in TELEMETRY_OFF.items():
+        os.environ.setdefault(name, value)
     module_name, function = ENTRY_POINTS.get(command, (command, "main"))
     module = importlib.import_module(f".{module_name}", __package__)
     return getattr(module, function)(rest)

@@ -2,48 +2,61 @@
 
 `promote --version N` points champion at version N; the version it replaces keeps
 `previous-champion`. `rollback` swaps champion and previous-champion, so running it twice
-returns to where it started.
+returns to where it started, and it never reports success without moving champion. Both run
+inside the registry lock and record each move in the audit trail (see aliases.py).
+Exit codes: 0 moved, 1 refused, 2 a bad setting or version, 4 the registry could not answer.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
-from typing import Any
 
+from .aliases import locked, move, recover
 from .params import ParamsError, load_params, section
-from .registry import CHAMPION, PREVIOUS_CHAMPION, alias_version, connect
+from .registry import CHAMPION, PREVIOUS_CHAMPION, Registry, RegistryError, connect
+
+VERSION_PATTERN = re.compile(r"[1-9][0-9]{0,8}")
 
 
 class AliasError(RuntimeError):
     """The requested alias move is not possible."""
 
 
-def promote(client: Any, name: str, version: str) -> str | None:
-    """Point champion at an existing version; return the version it replaced."""
-    from mlflow.exceptions import MlflowException
+def check_version(text: str) -> str:
+    """Return a model version given as a positive integer written with digits only, else raise ParamsError."""
+    if not VERSION_PATTERN.fullmatch(text):
+        raise ParamsError(f"--version {text!r} is not a model version; give a positive integer such as 3")
+    return text
 
-    try:
-        client.get_model_version(name, version)
-    except MlflowException as error:
-        raise AliasError(f"model {name!r} has no version {version!r}") from error
-    current = alias_version(client, name, CHAMPION)
-    if current == version:
-        return current
-    if current is not None:
-        client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
-    client.set_registered_model_alias(name, CHAMPION, version)
+
+def promote(registry: Registry, version: str) -> str | None:
+    """Point champion at an existing version; return the version it replaced."""
+    with locked(registry, "promote"):
+        recover(registry, "promote")
+        if registry.version(version) is None:
+            raise AliasError(f"model {registry.name!r} has no version {version}")
+        aliases = registry.aliases()
+        current = aliases.get(CHAMPION)
+        moves = [(CHAMPION, current, version)]
+        if current is not None and current != version:
+            moves.append((PREVIOUS_CHAMPION, aliases.get(PREVIOUS_CHAMPION), current))
+        move(registry, "promote", moves)
     return current
 
 
-def rollback(client: Any, name: str) -> tuple[str, str]:
+def rollback(registry: Registry) -> tuple[str, str]:
     """Swap champion and previous-champion; return (new champion, new previous champion)."""
-    previous = alias_version(client, name, PREVIOUS_CHAMPION)
-    current = alias_version(client, name, CHAMPION)
-    if previous is None or current is None:
-        raise AliasError(f"model {name!r} has no {PREVIOUS_CHAMPION} to roll back to")
-    client.set_registered_model_alias(name, CHAMPION, previous)
-    client.set_registered_model_alias(name, PREVIOUS_CHAMPION, current)
+    with locked(registry, "rollback"):
+        recover(registry, "rollback")
+        aliases = registry.aliases()
+        previous, current = aliases.get(PREVIOUS_CHAMPION), aliases.get(CHAMPION)
+        if previous is None or current is None:
+            raise AliasError(f"model {registry.name!r} has no {PREVIOUS_CHAMPION} to roll back to")
+        if previous == current:
+            raise AliasError(f"{CHAMPION} and {PREVIOUS_CHAMPION} are both v{current}: nothing to roll back to")
+        move(registry, "rollback", [(CHAMPION, current, previous), (PREVIOUS_CHAMPION, previous, current)])
     return previous, current
 
 
@@ -54,17 +67,26 @@ def run(argv: list[str] | None, action: str) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     try:
-        settings = section(load_params(args.params), "register")
-        client, name = connect(settings), settings["model_name"]
+        version = check_version(args.version) if action == "promote" else ""
+        registry = connect(section(load_params(args.params), "register"))
         if action == "promote":
-            replaced = promote(client, name, str(args.version))
-            print(f"promote: {name!r} {CHAMPION} -> v{args.version} (was v{replaced})")
+            replaced = promote(registry, version)
+            if replaced == args.version:
+                print(f"promote: {registry.name!r} {CHAMPION} is already v{args.version}; nothing moved")
+            else:
+                print(f"promote: {registry.name!r} {CHAMPION} -> v{args.version} (was v{replaced})")
         else:
-            champion, previous = rollback(client, name)
-            print(f"rollback: {name!r} {CHAMPION} -> v{champion}, {PREVIOUS_CHAMPION} -> v{previous}")
-    except (AliasError, ParamsError) as error:
+            champion, previous = rollback(registry)
+            print(f"rollback: {registry.name!r} {CHAMPION} -> v{champion}, {PREVIOUS_CHAMPION} -> v{previous}")
+    except AliasError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except ParamsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

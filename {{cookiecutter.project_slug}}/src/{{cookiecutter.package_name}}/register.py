@@ -1,9 +1,12 @@
 """Register: log a candidate that passed the gate to MLflow and move the aliases.
 
-The new version gets `challenger`. Because the champion may have moved since the gate ran
-(another run registered first), the champion is read again here and, if it changed, the same
-gate is applied against the new champion before `champion` moves. The version it replaces
-keeps the `previous-champion` alias, which `rollback` moves back.
+The run carries what a reviewer needs: params, metrics, the model's size, the plots, the gate
+decision and the validation summary. The new version gets `challenger`, `champion`, and the
+version it replaces keeps `previous-champion`, which `rollback` moves back. The version is
+created with all its tags in one call and found again by the model file's hash, so a rerun
+after a kill never registers the same model twice. Inside the registry lock the champion is
+read again and, if it moved since the gate ran, the same gate is applied against it.
+Exit codes: 0 registered, 1 refused, 2 a bad setting or input, 4 the registry could not answer.
 """
 
 from __future__ import annotations
@@ -18,10 +21,11 @@ from typing import Any
 
 import yaml
 
+from .aliases import champion_of, locked, move, recover
 from .data import DataError, read_table, split_target
 from .gate import evaluate_gate, file_md5, print_decision
 from .params import ParamsError, load_params, section
-from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, alias_version, connect
+from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry, RegistryError, connect
 
 # What a registered model needs at serving time, pinned to the versions it was trained with.
 SERVING_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
@@ -62,10 +66,9 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def recheck(params: dict[str, Any], decision: dict[str, Any], holdout: Any, client: Any) -> dict[str, Any]:
+def recheck(params: dict[str, Any], decision: dict[str, Any], holdout: Any, registry: Registry) -> dict[str, Any]:
     """Re-apply the gate if the champion moved since the gate ran; raise if the candidate now fails."""
-    name = section(params, "register")["model_name"]
-    current = alias_version(client, name, CHAMPION)
+    current = champion_of(registry)
     gated_against = (decision.get("champion") or {}).get("version")
     if current == gated_against:
         return decision
@@ -85,85 +88,99 @@ def check_decision(decision: dict[str, Any], model_path: str) -> None:
         raise RegisterError(f"{model_path} is not the model the gate judged; run `dvc repro` first")
 
 
-def existing_version(client: Any, name: str, model_md5: str) -> str | None:
+def existing_version(registry: Registry, model_md5: str) -> str | None:
     """Return the version already registered from this exact model file, if any."""
-    from mlflow.exceptions import MlflowException
-
-    try:
-        versions = client.search_model_versions(f"name = '{name}' and tags.model_md5 = '{model_md5}'")
-    except MlflowException:
-        return None
-    return str(versions[0].version) if versions else None  # a str, like alias_version's
+    query = f"name = '{registry.name}' and tags.model_md5 = '{model_md5}'"
+    versions = registry.call("searching versions", registry.client.search_model_versions, query) or []
+    return str(min(int(found.version) for found in versions)) if versions else None  # a str, like aliases
 
 
-def log_and_register(params: dict, metrics: dict, model_path: str, holdout: Any, tags: dict) -> str:
-    """Log the run and the model with its signature, register it, and return the new version."""
+def signature_for(model: Any, features: Any) -> Any:
+    """Infer the serving signature from the holdout rows as they are read, so raw rows are accepted."""
+    from mlflow.models import infer_signature
+
+    return infer_signature(features, model.predict(features))
+
+
+def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: dict) -> str:
+    """Log the run (params, metrics, plots, gate, validation) and the model; return the model's URI."""
     import joblib
     import mlflow
     import mlflow.sklearn
-    from mlflow.models import infer_signature
     from skops.io import dumps, get_untrusted_types
 
     name = section(params, "register")["model_name"]
-    model = joblib.load(model_path)
+    model = joblib.load(args.model)
     features, _ = split_target(holdout, section(params, "data")["target"])
-    example = features.head(5)
-    # Integer columns are declared as floats: the pipeline imputes missing values, so serving
-    # must accept a row with a gap where training happened to have none.
-    signature_input = example.astype({column: "float64" for column in example.select_dtypes("integer").columns})
+    metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
+    metrics["model_size_bytes"] = Path(args.model).stat().st_size
     mlflow.set_experiment(name)
     with mlflow.start_run(run_name=f"register {tags['git_commit'][:8]}"):
         mlflow.log_params({key: str(value)[:500] for key, value in flatten(params).items()})
         mlflow.log_metrics({key: value for key, value in metrics.items() if isinstance(value, int | float)})
         mlflow.set_tags(tags)
+        for path in (args.gate, args.validation):
+            if Path(path).is_file():
+                mlflow.log_artifact(path, artifact_path="reports")
+        if Path(args.plots_dir).is_dir():
+            mlflow.log_artifacts(args.plots_dir, artifact_path="reports/plots")
         info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=infer_signature(signature_input, model.predict(example)),
-            input_example=example,
+            signature=signature_for(model, features),
+            input_example=features.head(5),
             pip_requirements=[f"{package}=={metadata.version(package)}" for package in SERVING_REQUIREMENTS],
-            registered_model_name=name,
             # The types of a model this project just trained; listing them lets MLflow's safe
             # (skops) format store and later load it.
             skops_trusted_types=get_untrusted_types(data=dumps(model)),
         )
-    return str(info.registered_model_version)
+    return info.model_uri
 
 
-def move_champion(client: Any, name: str, version: str) -> str | None:
-    """Point champion at `version`, keep the old champion as previous-champion; return the old version."""
-    previous = alias_version(client, name, CHAMPION)
-    if previous is not None and previous != version:
-        client.set_registered_model_alias(name, PREVIOUS_CHAMPION, previous)
-    client.set_registered_model_alias(name, CHAMPION, version)
-    return previous
+def version_tags(params: dict, args: argparse.Namespace, model_md5: str) -> dict[str, str]:
+    lock = yaml.safe_load(Path(args.lock).read_text(encoding="utf-8")) if Path(args.lock).is_file() else {}
+    return {**git_provenance(), **data_hashes(lock or {}), "model_md5": model_md5}
+
+
+def create_version(registry: Registry, model_uri: str, tags: dict[str, str]) -> str:
+    """Register the logged model with every tag in one call, so no version is ever half-tagged."""
+    import mlflow
+
+    created = registry.call(
+        "registering the model", mlflow.register_model, model_uri, registry.name, tags=tags, write=True
+    )
+    return str(created.version)
 
 
 def register(params: dict, args: argparse.Namespace) -> str:
     """Register the gated candidate and return its version."""
     decision = json.loads(Path(args.gate).read_text(encoding="utf-8"))
     check_decision(decision, args.model)
-    settings = section(params, "register")
-    name = settings["model_name"]
-    client = connect(settings)
+    registry = connect(section(params, "register"))
     holdout = read_table(args.holdout)
-    decision = recheck(params, decision, holdout, client)
-
-    model_md5 = decision["model_md5"] = file_md5(args.model)
-    version = existing_version(client, name, model_md5)
-    if version is not None:
-        print(f"register: this model is already version {version} of {name!r}")
-    else:
-        lock = yaml.safe_load(Path(args.lock).read_text(encoding="utf-8")) if Path(args.lock).is_file() else {}
-        metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
-        tags = {**git_provenance(), **data_hashes(lock), "model_md5": model_md5}
-        version = log_and_register(params, metrics, args.model, holdout, tags)
-        version_tags = {**tags, "params": json.dumps(params, sort_keys=True)[:4900], "gate": "passed"}
-        for key, value in version_tags.items():
-            client.set_model_version_tag(name, version, key, value)
-    client.set_registered_model_alias(name, CHALLENGER, version)
-    previous = move_champion(client, name, version)
-    print(f"register: {name!r} version {version}: aliases {CHALLENGER}, {CHAMPION}", end="")
+    model_md5 = file_md5(args.model)
+    tags = version_tags(params, args, model_md5)
+    model_uri = None
+    if existing_version(registry, model_md5) is None:  # logging is slow: do it before taking the lock
+        model_uri = registry.call("logging the model", log_candidate, params, args, holdout, tags, write=True)
+    with locked(registry, "register"):
+        recover(registry, "register")
+        decision = recheck(params, decision, holdout, registry)
+        version = existing_version(registry, model_md5)
+        if version is not None:
+            print(f"register: this model is already version {version} of {registry.name!r}")
+        else:
+            if model_uri is None:  # registered before the lock, gone since: log it again
+                model_uri = registry.call("logging the model", log_candidate, params, args, holdout, tags, write=True)
+            gate_tags = {"params": json.dumps(params, sort_keys=True)[:4900], "gate": "passed"}
+            version = create_version(registry, model_uri, {**tags, **gate_tags})
+        aliases = registry.aliases()
+        previous = aliases.get(CHAMPION)
+        moves = [(CHALLENGER, aliases.get(CHALLENGER), version), (CHAMPION, previous, version)]
+        if previous is not None and previous != version:
+            moves.append((PREVIOUS_CHAMPION, aliases.get(PREVIOUS_CHAMPION), previous))
+        move(registry, "register", moves)
+    print(f"register: {registry.name!r} version {version}: aliases {CHALLENGER}, {CHAMPION}", end="")
     print(f"; {PREVIOUS_CHAMPION} -> v{previous}" if previous and previous != version else "")
     return version
 
@@ -175,11 +192,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gate", required=True, help="gate decision JSON")
     parser.add_argument("--metrics", required=True, help="candidate metrics JSON")
     parser.add_argument("--lock", default="dvc.lock", help="dvc.lock, for the data hashes")
+    parser.add_argument("--validation", default="reports/validation/summary.json", help="logged with the run")
+    parser.add_argument("--plots-dir", default="reports/plots", help="logged with the run")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     try:
         register(load_params(args.params), args)
-    except (RegisterError, DataError, ParamsError, OSError) as error:
+    except RegisterError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except RegistryError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except (DataError, ParamsError, OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0

@@ -1,13 +1,55 @@
-"""The MLflow model registry: where it is, and reading versions by alias."""
+"""The MLflow model registry: where it is, and calls to it that never read an error as "nothing there".
+
+Every call goes through `Registry.call`. MLflow's definite answer "this does not exist"
+(`RESOURCE_DOES_NOT_EXIST`) is the only one that may mean "no model" or "no such version".
+A transient failure (connection refused, timeout, HTTP 5xx or 429, a locked sqlite file) is
+retried with an announced back-off until `register.retry_seconds` (default 30) have passed;
+anything else, or a retry that runs out, raises RegistryError: one line naming the registry
+(credentials redacted), what failed and what to check. Commands exit with its code, 4.
+"""
 
 from __future__ import annotations
 
-import argparse
 import os
+import re
+import signal
+import sys
+import time
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous-champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+DEFAULT_RETRY_SECONDS = 30.0
+REQUEST_TIMEOUT_SECONDS = "10"  # one HTTP request; MLflow's own default is 120 s with 7 silent retries
+EXIT_REGISTRY = 4
+# Read only by the project's tests: "N" kills this process just before its N-th write to the registry.
+KILL_SWITCH = "REGISTRY_TEST_KILL_BEFORE_WRITE"
+SECRET_QUERY_KEYS = re.compile(r"token|secret|password|passwd|key|sig|credential|auth", re.IGNORECASE)
+
+
+class RegistryError(RuntimeError):
+    """The registry could not give a definite answer; the command must stop."""
+
+    exit_code = EXIT_REGISTRY
+
+
+def redact(uri: str) -> str:
+    """Return the URI with any user, password or secret-looking query value replaced by ***."""
+    parts = urlsplit(uri)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    secret = [key for key, _ in pairs if SECRET_QUERY_KEYS.search(key)]
+    if "@" not in parts.netloc and not secret:
+        return uri
+    netloc = "***@" + parts.netloc.rsplit("@", 1)[1] if "@" in parts.netloc else parts.netloc
+    query = urlencode([(key, "***" if key in secret else value) for key, value in pairs], safe="*")
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def redact_text(text: str) -> str:
+    """Redact credentials of any URL inside a message."""
+    return re.sub(r"([a-z][a-z0-9+.-]*://)[^/\s@]+@", r"\1***@", text, flags=re.IGNORECASE)
 
 
 def tracking_uri(settings: dict[str, Any]) -> str:
@@ -15,58 +57,128 @@ def tracking_uri(settings: dict[str, Any]) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or settings.get("tracking_uri") or DEFAULT_TRACKING_URI
 
 
-def connect(settings: dict[str, Any]) -> Any:
-    """Point MLflow at the configured registry and return a client."""
-    import mlflow
-
-    mlflow.set_tracking_uri(tracking_uri(settings))
-    return mlflow.MlflowClient()
-
-
-def alias_version(client: Any, name: str, alias: str) -> str | None:
-    """Return the version an alias points at, or None if the model or alias does not exist."""
+def classify(error: BaseException) -> str:
+    """Return "missing" (a definite does-not-exist), "transient" (worth retrying) or "fatal"."""
     from mlflow.exceptions import MlflowException
 
-    try:
-        # str(): MLflow returns the version as an int here but as a str from searches and on the CLI.
-        return str(client.get_model_version_by_alias(name, alias).version)
-    except MlflowException:
-        return None
+    if isinstance(error, MlflowException):
+        if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+            return "missing"
+        status = error.get_http_status_code()
+        return "transient" if status >= 500 or status == 429 else "fatal"
+    if type(error).__module__.startswith("sqlalchemy") and "locked" in str(error):
+        return "transient"
+    if isinstance(error, ConnectionError | TimeoutError):
+        return "transient"
+    return "fatal"
 
 
-def load_version(name: str, version: str) -> Any:
-    """Load a registered version as a scikit-learn model."""
-    import mlflow.sklearn
-
-    return mlflow.sklearn.load_model(f"models:/{name}/{version}")
-
-
-def aliased_versions(client: Any, name: str) -> dict[str, dict[str, Any]]:
-    """Return {alias: {version, tags}} for the aliases this project uses."""
-    found = {}
-    for alias in (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION):
-        version = alias_version(client, name, alias)
-        if version is not None:
-            found[alias] = {"version": version, "tags": client.get_model_version(name, version).tags}
-    return found
+def describe(error: BaseException) -> str:
+    """Return the gist of an error on one short line."""
+    text = redact_text(str(error)).replace("\n", " ")
+    text = re.sub(r"too many (\d+) error responses", r"error code \1", text)
+    reason = re.search(r"(\[Errno [^\]]+\][^')\"]*|Read timed out|error code \d+)", text)
+    if reason:
+        return reason.group(1).strip()
+    return (text[:200] + "...") if len(text) > 200 else text
 
 
-def status_main(argv: list[str] | None = None) -> int:
-    """Print where the registry is and which version each alias points at."""
-    from .params import load_params, section
+def advice(error: BaseException) -> str:
+    """Return what a person should check for this kind of failure."""
+    from mlflow.exceptions import MlflowException
 
-    parser = argparse.ArgumentParser(prog="status", description="Show the registered versions that carry an alias.")
-    parser.add_argument("--params", default="params.yaml")
-    settings = section(load_params(parser.parse_args(argv).params), "register")
-    client, name = connect(settings), settings["model_name"]
-    print(f"registry: {tracking_uri(settings)}")
-    aliases = aliased_versions(client, name)
-    if not aliases:
-        print(f"model {name!r}: no aliased versions yet; run `make pipeline`")
-    by_version: dict[str, list[str]] = {}
-    for alias, found in aliases.items():
-        by_version.setdefault(found["version"], []).append(f"@{alias}")
-    for version, names in by_version.items():
-        commit = next(f["tags"] for f in aliases.values() if f["version"] == version).get("git_commit", "unknown")
-        print(f"model {name!r} version {version}: {' '.join(names)} (trained from commit {commit[:8]})")
-    return 0
+    status = error.get_http_status_code() if isinstance(error, MlflowException) else 0
+    if status in {401, 403}:
+        return "check MLFLOW_TRACKING_USERNAME/MLFLOW_TRACKING_PASSWORD or MLFLOW_TRACKING_TOKEN"
+    if classify(error) == "transient":
+        return "check that the registry is running and reachable (MLFLOW_TRACKING_URI or register.tracking_uri)"
+    return "check the registry's logs and MLFLOW_TRACKING_URI"
+
+
+def prepare_environment() -> None:
+    """Bound MLflow's own HTTP retries so that `Registry.call` alone decides, and announces, retries."""
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT_SECONDS)
+
+
+class Registry:
+    """One registered model in the configured MLflow registry."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        import mlflow
+
+        prepare_environment()
+        self.uri = tracking_uri(settings)
+        self.name = settings["model_name"]
+        self.retry_seconds = float(settings.get("retry_seconds", DEFAULT_RETRY_SECONDS))
+        mlflow.set_tracking_uri(self.uri)
+        self.client = mlflow.MlflowClient(self.uri)
+        self.writes = 0
+
+    def call(self, what: str, function: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> Any:
+        """Run one registry call: None for a definite "does not exist", retries announced, else RegistryError."""
+        if write:
+            self._maybe_die()
+        deadline, delay = time.monotonic() + self.retry_seconds, 1.0
+        while True:
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:  # classified below: only "missing" is an answer
+                kind = classify(error)
+                if kind == "missing":
+                    return None
+                if kind == "fatal" or time.monotonic() + delay > deadline:
+                    tried = f" (gave up after {self.retry_seconds:g} s of retries)" if kind == "transient" else ""
+                    raise RegistryError(
+                        f"registry {redact(self.uri)}: {what} failed{tried}: {describe(error)}; {advice(error)}"
+                    ) from error
+                print(
+                    f"registry: {what} failed ({describe(error)}); retrying in {delay:g} s "
+                    f"(up to {self.retry_seconds:g} s in all, register.retry_seconds)",
+                    file=sys.stderr,
+                )
+                time.sleep(delay)
+                delay = min(delay * 2, 8.0)
+
+    def _maybe_die(self) -> None:
+        self.writes += 1
+        if os.environ.get(KILL_SWITCH) == str(self.writes):
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    def model(self) -> Any | None:
+        """Return the registered model, or None if it does not exist."""
+        return self.call(f"reading model {self.name!r}", self.client.get_registered_model, self.name)
+
+    def aliases(self) -> dict[str, str]:
+        """Return {alias: version} of the model; empty when the model does not exist yet."""
+        model = self.model()
+        return {} if model is None else {alias: str(version) for alias, version in model.aliases.items()}
+
+    def alias_version(self, alias: str) -> str | None:
+        """Return the version an alias points at, or None when the model or the alias does not exist."""
+        return self.aliases().get(alias)
+
+    def version(self, version: str) -> Any | None:
+        """Return one model version, or None if it does not exist."""
+        return self.call(f"reading version {version}", self.client.get_model_version, self.name, version)
+
+    def set_alias(self, alias: str, version: str) -> None:
+        what = f"pointing {alias} at v{version}"
+        self.call(what, self.client.set_registered_model_alias, self.name, alias, version, write=True)
+
+    def load(self, version: str) -> Any:
+        """Load a registered version as a scikit-learn model; failing to load is a registry failure."""
+        import mlflow.sklearn
+
+        uri = f"models:/{self.name}/{version}"
+        model = self.call(f"loading {uri}", mlflow.sklearn.load_model, uri)
+        if model is None:
+            raise RegistryError(
+                f"registry {redact(self.uri)}: {uri} has no model files; re-register or promote another"
+            )
+        return model
+
+
+def connect(settings: dict[str, Any]) -> Registry:
+    """Return the configured registry, ready for calls."""
+    return Registry(settings)

@@ -70,12 +70,21 @@ def test_nan_candidate_fails() -> None:
     assert decision["reasons"][0] == "roc_auc nan misses the threshold 0.0 (higher is better)"
 
 
-def test_champion_that_cannot_be_scored_fails_the_gate() -> None:
+def test_champion_that_cannot_be_scored_fails_the_gate_and_names_the_switch() -> None:
     decision = gate.decide("r2", 0.3, 0.01, 0.99, {"version": "2", "error": "ValueError: columns are missing"})
     assert decision["passed"] is False
     assert decision["reasons"][1] == (
-        "champion v2 could not be scored on the holdout rows: ValueError: columns are missing"
+        "champion v2 could not be scored on the holdout rows: ValueError: columns are missing; "
+        "if the change of columns is deliberate, set gate.allow_schema_change: true in params.yaml for this change only"
     )
+
+
+def test_allowed_schema_change_lets_the_threshold_decide_and_says_so() -> None:
+    champion = {"version": "2", "error": "ValueError: columns are missing", "schema_change_allowed": True}
+    decision = gate.decide("r2", 0.3, 0.01, 0.99, champion)
+    assert decision["passed"] is True
+    assert "not compared, because gate.allow_schema_change is true" in decision["reasons"][1]
+    assert gate.decide("r2", 0.3, 0.01, 0.1, champion)["passed"] is False  # the threshold still applies
 
 
 def test_unknown_metric_is_a_params_error() -> None:
@@ -124,10 +133,61 @@ def test_champion_that_needs_other_columns_is_an_error(
     champion: str, params: dict[str, Any], holdout: pd.DataFrame, task: str
 ) -> None:
     metric = metrics.names_for(task)[0]
-    scored = gate.score_champion(params["register"], task, metric, holdout.drop(columns=holdout.columns[0]), TARGET)
-    assert scored is not None
-    assert scored["version"] == champion
-    assert "error" in scored and scored["error"].split(":")[0].endswith("Error")
+    renamed = holdout.rename(columns={holdout.columns[0]: "renamed column"})
+    scored = gate.score_champion(params["register"], task, metric, renamed, TARGET)
+    assert scored == {
+        "version": champion,
+        "error": f"ValueError: feature columns {holdout.columns[0]!r} are not in the holdout rows",
+    }
+    allowed = gate.score_champion(params["register"], task, metric, renamed, TARGET, allow_schema_change=True)
+    assert allowed == {**scored, "schema_change_allowed": True}
+
+
+def test_main_with_a_removed_column_fails_unless_the_switch_is_set(
+    champion: str, gate_args: Callable, project, holdout: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project.use_synthetic(holdout.drop(columns=holdout.columns[0]), "data/prepared/holdout.csv")
+    good = {project.params["gate"]["metric"]: passing_value(project.params)}
+    assert gate.main(gate_args(good)) == 1
+    assert "set gate.allow_schema_change: true in params.yaml" in capsys.readouterr().err
+    project.params["gate"]["allow_schema_change"] = True
+    project.save_params()
+    assert gate.main(gate_args(good)) == 0
+    decision = json.loads(Path("reports/gate.json").read_text(encoding="utf-8"))
+    assert decision["allow_schema_change"] is True
+    assert decision["champion"]["schema_change_allowed"] is True
+
+
+def test_main_stops_with_exit_4_when_the_registry_cannot_answer(
+    gate_args: Callable, project, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    project.params["register"]["retry_seconds"] = 1
+    project.save_params()
+    assert gate.main(gate_args({project.params["gate"]["metric"]: passing_value(project.params)})) == 4
+    captured = capsys.readouterr()
+    assert "PASSED" not in captured.out and "no champion" not in captured.out
+    assert captured.err.splitlines()[-1].startswith(f"error: registry http://127.0.0.1:{port}: reading model")
+    assert not Path("reports/gate.json").exists()
+
+
+def test_main_stops_with_exit_4_when_the_champion_cannot_be_loaded(
+    champion: str, client: Any, gate_args: Callable, project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+    from urllib.parse import urlparse
+
+    location = client.get_model_version_download_uri("test-model", champion)
+    shutil.rmtree(urlparse(location).path)
+    assert gate.main(gate_args({project.params["gate"]["metric"]: passing_value(project.params)})) == 4
+    err = capsys.readouterr().err
+    assert f"models:/test-model/{champion} has no model files" in err and err.count("\n") == 1
+    assert not Path("reports/gate.json").exists()
 
 
 @pytest.fixture
@@ -167,6 +227,12 @@ def test_main_passes_first_candidate(
     assert decision["passed"] is True
     assert decision["candidate"] == value
     assert decision["model_md5"] == gate.file_md5("model.joblib")
+    assert decision["inputs"] == {
+        "model": gate.file_md5("model.joblib"),
+        "holdout": gate.file_md5("data/prepared/holdout.csv"),
+        "metrics": gate.file_md5("metrics.json"),
+        "params": gate.params_md5(params),
+    }
     assert capsys.readouterr().out.startswith("gate: PASSED\n  - ")
 
 

@@ -1,13 +1,18 @@
-"""The registry: where it is, versions by alias, and the `status` command."""
+"""The registry: where it is, and calls that never read an error as "no champion"."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import registry
+from {{ cookiecutter.package_name }} import cli, registry, status
+
+SECRET = "s3cr3t-value"
 
 
 def test_tracking_uri_prefers_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,30 +27,165 @@ def test_tracking_uri_then_params_then_the_embedded_file(monkeypatch: pytest.Mon
     assert registry.tracking_uri({}) == registry.DEFAULT_TRACKING_URI
 
 
+@pytest.mark.parametrize(
+    ("uri", "shown"),
+    [
+        ("sqlite:///mlflow.db", "sqlite:///mlflow.db"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
+        (f"https://user:{SECRET}@mlflow.example/path", "https://***@mlflow.example/path"),
+        (f"postgresql://mlflow:{SECRET}@db:5432/mlflow", "postgresql://***@db:5432/mlflow"),
+        (f"https://mlflow.example/?token={SECRET}&workspace=a", "https://mlflow.example/?token=***&workspace=a"),
+    ],
+)
+def test_redact_hides_credentials(uri: str, shown: str) -> None:
+    assert registry.redact(uri) == shown
+
+
+def test_redact_text_hides_credentials_inside_messages() -> None:
+    text = f"API request to https://alice:{SECRET}@host/api failed"
+    assert SECRET not in registry.redact_text(text)
+
+
+class Answer(BaseHTTPRequestHandler):
+    """An HTTP server that answers every request with one status and body, and counts them."""
+
+    status, body, requests = 403, b"<html>Forbidden</html>", 0
+
+    def handle_one(self) -> None:
+        type(self).requests += 1
+        self.send_response(self.status)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = handle_one
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def answering(project) -> Iterator[Callable[[int, bytes], str]]:
+    """Start a local HTTP server answering a fixed status; return a function that sets it and gives the URI."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def answer(status: int, body: bytes = b"<html>denied</html>") -> str:
+        Answer.status, Answer.body, Answer.requests = status, body, 0
+        return f"http://user:{SECRET}@127.0.0.1:{server.server_address[1]}"
+
+    yield answer
+    server.shutdown()
+
+
+def settings(uri: str, retry_seconds: float = 2) -> dict[str, Any]:
+    return {"model_name": "test-model", "tracking_uri": uri, "retry_seconds": retry_seconds}
+
+
 def test_alias_of_an_unknown_model_is_none(client: Any) -> None:
-    assert registry.alias_version(client, "no-such-model", registry.CHAMPION) is None
+    found = registry.connect({"model_name": "no-such-model"})
+    assert found.alias_version(registry.CHAMPION) is None
+    assert found.aliases() == {}
+    assert found.version("1") is None
 
 
-def test_status_shows_each_version_with_its_aliases(
+@pytest.mark.parametrize("status", [401, 403, 404, 400])
+def test_a_refusal_is_an_error_at_once_never_no_champion(
+    answering: Callable, monkeypatch: pytest.MonkeyPatch, status: int
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    found = registry.connect(settings(answering(status)))
+    with pytest.raises(registry.RegistryError) as raised:
+        found.alias_version(registry.CHAMPION)
+    message = str(raised.value)
+    assert message.startswith("registry http://***@127.0.0.1:") and f"error code {status}" in message
+    assert SECRET not in message and "\n" not in message
+    assert Answer.requests == 1  # a refusal is not retried
+
+
+def test_a_server_error_is_retried_announced_and_bounded(
+    answering: Callable, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    found = registry.connect(settings(answering(503), retry_seconds=3.5))
+    with pytest.raises(registry.RegistryError, match=r"gave up after 3.5 s of retries\): error code 503"):
+        found.alias_version(registry.CHAMPION)
+    err = capsys.readouterr().err
+    assert err.count("retrying in") == Answer.requests - 1 == 2  # 1 s + 2 s fit in 3.5 s, 4 s more would not
+    assert SECRET not in err
+
+
+def dead_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "params_change"),
+    [
+        (["status"], {}),
+        (["promote", "--version", "1"], {}),
+        (["rollback"], {}),
+    ],
+)
+def test_commands_stop_with_exit_4_when_the_registry_is_down(
+    project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], argv: list[str], params_change: dict
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://admin:{SECRET}@127.0.0.1:{dead_port()}")
+    project.params["register"]["retry_seconds"] = 1
+    project.save_params()
+    assert cli.main(argv) == registry.EXIT_REGISTRY == 4
+    captured = capsys.readouterr()
+    last = captured.err.strip().splitlines()[-1]
+    assert last.startswith("error: registry http://***@127.0.0.1:") and "Connection refused" in last
+    assert SECRET not in captured.out + captured.err
+    assert "no aliased versions" not in captured.out and "Traceback" not in captured.err
+
+
+def test_status_shows_each_version_with_its_aliases_and_the_last_moves(
     client: Any, register_model: Callable[[Any], str], capsys: pytest.CaptureFixture[str]
 ) -> None:
     from sklearn.dummy import DummyRegressor
 
+    from {{ cookiecutter.package_name }} import promote
+
     for _ in range(2):
         register_model(DummyRegressor().fit([[0.0], [1.0]], [0.0, 1.0]))
-    client.set_registered_model_alias("test-model", registry.CHAMPION, "2")
     client.set_registered_model_alias("test-model", registry.CHALLENGER, "2")
-    client.set_registered_model_alias("test-model", registry.PREVIOUS_CHAMPION, "1")
+    found = registry.connect({"model_name": "test-model"})
+    promote.promote(found, "1")
+    promote.promote(found, "2")
     capsys.readouterr()
-    assert registry.status_main([]) == 0
+    assert status.main([]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("registry: sqlite:///")
-    assert lines[1:] == [
-        "model 'test-model' version 2: @champion @challenger (trained from commit unknown)",
+    assert lines[1:3] == [
+        "model 'test-model' version 2: @challenger @champion (trained from commit unknown)",
         "model 'test-model' version 1: @previous-champion (trained from commit unknown)",
     ]
+    assert lines[3] == "last alias moves (newest first):"
+    assert lines[4].endswith("champion v1 -> v2, previous-champion v- -> v1")
+    assert " promote by " in lines[4]
+    assert lines[5].endswith(": champion v- -> v1")
 
 
 def test_status_of_an_empty_registry(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
-    assert registry.status_main([]) == 0
+    assert status.main([]) == 0
     assert "model 'test-model': no aliased versions yet; run `make pipeline`" in capsys.readouterr().out
+
+
+def test_commands_turn_telemetry_off_unless_the_user_opted_in(
+    project, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    monkeypatch.delenv("MLFLOW_DISABLE_TELEMETRY", raising=False)
+    monkeypatch.setenv("DO_NOT_TRACK", "false")
+    Path("params.yaml").unlink()
+    cli.main(["status"])
+    assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert os.environ["DO_NOT_TRACK"] == "false"  # a user's own choice is kept
