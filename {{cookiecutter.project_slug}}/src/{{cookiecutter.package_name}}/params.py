@@ -1,28 +1,287 @@
-"""Read `params.yaml`, the single source of settings."""
+"""Read `params.yaml`, the single source of settings, and check it against one declared schema.
+
+`load_params` validates the whole file once, with the pydantic models below (one per section,
+unknown keys refused), and reports the first problem in one line: the key, the value and what is
+allowed. Commands then read plain dicts with `section(params, name)`.
+
+The `drift` and `current` sections are modelled by `DriftSettings` and `CurrentSettings` at the
+end of this module: add new keys of those sections there (and to params.yaml).
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError, core_schema
+
+from .metrics import METRICS, names_for
 
 DEFAULT_PATH = Path("params.yaml")
+PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+MODELS = ("random_forest", "gradient_boosting", "linear")  # train.py builds one estimator per name
 
 
 class ParamsError(ValueError):
     """A setting is missing or has a value that is not allowed."""
 
 
+@dataclass(frozen=True)
+class Allowed:
+    """Annotate a field with what it allows, in words; any failed check of the field then says that."""
+
+    words: str
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_wrap_validator_function(self.check, handler(source))
+
+    def check(self, value: Any, handler: Any) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError("not_allowed", "must be {allowed}", {"allowed": self.words}) from None
+
+
+def one_of(*names: str) -> Any:
+    """Return a string type that allows only the given names."""
+    return Annotated[Literal[names], Allowed(f"one of {', '.join(names)}")]
+
+
+Count = Annotated[int, Field(ge=1), Allowed("an integer >= 1")]
+Seed = Annotated[int, Field(ge=0), Allowed("an integer >= 0")]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False), Allowed("a number from 0 to 1")]
+Fraction = Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False), Allowed("a number between 0 and 1, exclusive")]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), Allowed("a number >= 0")]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), Allowed("a number > 0")]
+Number = Annotated[float, Field(allow_inf_nan=False), Allowed("a finite number")]
+Flag = Annotated[bool, Allowed("true or false")]
+Name = Annotated[str, Field(min_length=1), Allowed("a non-empty string")]
+Text = Annotated[str | None, Allowed("a string, or empty")]
+Task = one_of("classification", "regression")
+Model = one_of(*MODELS)
+Metric = one_of(*METRICS)
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class DataSettings(Section):
+    task: Task
+    target: Name
+
+
+class IngestSettings(Section):
+    holdout_fraction: Fraction
+    seed: Seed
+
+
+class ProfileSettings(Section):
+    range_margin: NonNegative
+    null_margin: Share
+    max_categories: Count
+    row_count_margin: Share
+
+
+class RandomForestSettings(Section):
+    n_estimators: Count
+    max_depth: Annotated[Annotated[int, Field(ge=1)] | None, Allowed("an integer >= 1, or null for no limit")]
+    min_samples_leaf: Count
+
+
+class GradientBoostingSettings(Section):
+    learning_rate: Positive
+    max_iter: Count
+    max_leaf_nodes: Annotated[Annotated[int, Field(ge=2)] | None, Allowed("an integer >= 2, or null for no limit")]
+
+
+class LinearSettings(Section):
+    alpha: Positive
+
+
+class TrainSettings(Section):
+    model: Model
+    seed: Seed
+    max_categories: Count
+    text_max_features: Count
+    random_forest: RandomForestSettings
+    gradient_boosting: GradientBoostingSettings
+    linear: LinearSettings
+
+
+class GateSettings(Section):
+    metric: Metric
+    threshold: Number
+    tolerance: NonNegative
+    allow_schema_change: Flag = False
+
+
+class RegisterSettings(Section):
+    model_name: Name
+    tracking_uri: Text
+    retry_seconds: Positive = 30.0
+
+
+# --- drift and current: add new keys of these two sections here ---------------------------------
+
+
+class NumericRule(Section):
+    method: one_of("wasserstein", "psi")  # the numeric methods of drift/stats.py
+    threshold: NonNegative
+
+
+class CategoricalRule(Section):
+    method: one_of("jensenshannon", "psi")  # the categorical methods of drift/stats.py
+    threshold: NonNegative
+
+
+class DriftSettings(Section):
+    reference: Name
+    current: Name
+    report_dir: Name
+    model: Name
+    reference_metrics: Name
+    dataset_drift_share: Share
+    p_value: Share
+    categorical_max_values: Seed
+    max_categories: Count
+    null_change: Share
+    unseen_share: Share
+    quality_drop: NonNegative
+    psi_bins: Annotated[int, Field(ge=2), Allowed("an integer >= 2")]
+    numeric: NumericRule
+    categorical: CategoricalRule
+
+
+class CurrentSettings(Section):
+    source: Name
+    rows: Count
+    seed: Seed
+    shift: Number
+    shift_columns: Annotated[list[str] | None, Allowed("a list of column names, or empty")]
+
+
+# -------------------------------------------------------------------------------------------------
+
+
+class Params(Section):
+    """The whole params.yaml: one section per stage."""
+
+    data: DataSettings
+    ingest: IngestSettings
+    profile: ProfileSettings
+    train: TrainSettings
+    gate: GateSettings
+    register_: RegisterSettings = Field(alias="register")  # `register` is a name BaseModel already has
+    drift: DriftSettings
+    current: CurrentSettings
+
+    @model_validator(mode="after")
+    def gate_fits_the_task(self) -> Params:
+        metric, task, threshold = self.gate.metric, self.data.task, self.gate.threshold
+        if metric not in names_for(task):
+            raise setting_error("gate.metric", metric, f"one of {', '.join(names_for(task))} for task {task}")
+        low, high = METRICS[metric].low, METRICS[metric].high
+        if not low <= threshold <= high:
+            bounds = [f">= {low:g}"] * math.isfinite(low) + [f"<= {high:g}"] * math.isfinite(high)
+            raise setting_error("gate.threshold", threshold, f"a number {' and '.join(bounds)} for {metric}")
+        return self
+
+
+def setting_error(key: str, value: Any, allowed: str) -> PydanticCustomError:
+    """Return a validation error for a rule that spans keys, naming the key it blames."""
+    return PydanticCustomError("setting", "must be {allowed}", {"key": key, "value": value, "allowed": allowed})
+
+
+def keys_of(model: type[BaseModel]) -> dict[str, Any]:
+    """Return {key in params.yaml: field} of a model."""
+    return {field.alias or name: field for name, field in model.model_fields.items()}
+
+
+def model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """Return the model class that holds the keys at `loc` (a path of keys), if there is one."""
+    model: Any = Params
+    for key in loc:
+        field = keys_of(model).get(key) if isinstance(model, type) and issubclass(model, BaseModel) else None
+        model = field.annotation if field else None
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def allowed_words(loc: tuple[Any, ...]) -> str:
+    """Say what the key at `loc` allows: its Allowed words, or the keys of its section."""
+    section_model = model_at(loc)
+    if section_model is not None:
+        return f"a mapping with the keys {', '.join(keys_of(section_model))}"
+    parent = model_at(loc[:-1])
+    field = keys_of(parent).get(loc[-1]) if parent else None
+    words = [item.words for item in (field.metadata if field else []) if isinstance(item, Allowed)]
+    return words[0] if words else "a value"
+
+
+def key_path(loc: tuple[Any, ...]) -> str:
+    """Join a path of keys with dots; a key that is not a plain word is quoted, so the line stays one line."""
+    return ".".join(part if isinstance(part, str) and PLAIN_KEY.match(part) else json.dumps(part) for part in loc)
+
+
+def shown(value: Any) -> str:
+    """Show a value as YAML would write it, on one short line."""
+    text = format(value, "g") if isinstance(value, float) else json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def describe(error: dict[str, Any]) -> str:
+    """Turn one pydantic error into `key = value: what is allowed`."""
+    loc, kind, ctx = tuple(error["loc"]), error["type"], error.get("ctx") or {}
+    key = key_path(loc) or ctx.get("key", "")
+    if kind == "setting":
+        return f"{ctx['key']} = {shown(ctx['value'])}: must be {ctx['allowed']}"
+    if kind == "missing":
+        noun = "section" if len(loc) == 1 else "key"
+        return f"{noun} {key} is missing: it must be {allowed_words(loc)}"
+    if kind == "extra_forbidden":
+        parent = model_at(loc[:-1])
+        keys = ", ".join(keys_of(parent)) if parent else ""
+        return f"{key} = {shown(error['input'])}: unknown key; allowed keys here: {keys}"
+    if kind == "invalid_key":
+        return f"{key_path(loc[:-1])}: the key {shown(loc[-1])} is not a name: keys must be strings"
+    if kind == "not_allowed":
+        return f"{key} = {shown(error['input'])}: must be {ctx['allowed']}"
+    return f"{key} = {shown(error['input'])}: must be {allowed_words(loc)}"
+
+
+def validate(raw: dict[str, Any], source: str = "params.yaml") -> dict[str, Any]:
+    """Return the params as plain dicts with defaults filled in, or raise ParamsError naming one problem."""
+    try:
+        return Params.model_validate(raw).model_dump(by_alias=True)
+    except ValidationError as error:
+        problems = error.errors(include_url=False)
+        more = f" ({len(problems) - 1} more after fixing this)" if len(problems) > 1 else ""
+        raise ParamsError(f"{source}: {describe(problems[0])}{more}") from None
+
+
 def load_params(path: str | Path = DEFAULT_PATH) -> dict[str, Any]:
-    """Return the parsed params file, or raise ParamsError naming what is wrong."""
+    """Return the checked params file, or raise ParamsError naming what is wrong."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: file not found; run commands from the project root")
-    params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
+        raise ParamsError(f"{path}: not valid YAML{where}: {problem}") from None
+    except UnicodeDecodeError as error:
+        raise ParamsError(f"{path}: not UTF-8 text: {error.reason} at byte {error.start}") from None
     if not isinstance(params, dict):
         raise ParamsError(f"{path}: expected a mapping of sections, got {type(params).__name__}")
-    return params
+    return validate(params, str(path))
 
 
 def section(params: dict[str, Any], name: str) -> dict[str, Any]:

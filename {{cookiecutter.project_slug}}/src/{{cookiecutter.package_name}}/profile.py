@@ -2,9 +2,10 @@
 
 This module uses only the standard library on purpose: the template's post-generation hook
 imports it to write the first suite before the project's environment exists.
-For each column it records the type, the range with a margin (numbers), the allowed values
-(columns with few distinct strings) and the null fraction; for the table, the columns and a
-minimum row count.
+For each column it records the type, the range with a margin (numbers; never below zero for a
+column that has no negative value), the allowed values (columns with few distinct strings) and the
+null fraction; for the table, the columns and a minimum row count. With `--column NAME` only that
+column is profiled again, and every other expectation of the existing suite is kept as it is.
 """
 
 from __future__ import annotations
@@ -90,9 +91,11 @@ def column_expectations(name: str, values: list[str], settings: dict[str, Any]) 
         finite = [number for number in numbers if math.isfinite(number)] or [0.0]
         low, high = min(finite), max(finite)
         margin = settings["range_margin"] * (high - low or abs(high) or 1.0)
+        # The margin never makes a column that was never negative accept negative values.
+        floor = 0.0 if min(numbers) >= 0 else -math.inf
         # An infinite value seen in the data leaves that side of the range open.
         bounds = {
-            "min_value": low - margin if min(numbers) > -math.inf else None,
+            "min_value": max(low - margin, floor) if min(numbers) > -math.inf else None,
             "max_value": high + margin if max(numbers) < math.inf else None,
         }
         result.append(expectation("expect_column_values_to_be_in_type_list", column=name, type_list=NUMERIC_TYPES))
@@ -128,22 +131,83 @@ def profile_columns(columns: dict[str, list[str]], settings: dict[str, Any] | No
     return {"name": name, "expectations": expectations, "meta": {"profiled_rows": rows, "settings": settings}}
 
 
+def read_suite(path: str | Path) -> dict[str, Any]:
+    """Read an existing suite, or raise ValueError saying how to create it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no suite to update; run `make suite` without COLUMN to create one")
+    try:
+        suite = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}: not valid JSON: {error}") from error
+    if not isinstance(suite, dict) or not isinstance(suite.get("expectations"), list):
+        raise ValueError(f"{path}: not a suite; expected an object with an 'expectations' list")
+    return suite
+
+
+def with_columns(item: Any, names: list[str]) -> Any:
+    """Return a table-columns expectation that also lists `names`; any other expectation unchanged."""
+    kwargs = item.get("kwargs") if isinstance(item, dict) else None
+    if not isinstance(kwargs, dict) or not isinstance(kwargs.get("column_set"), list):
+        return item
+    added = [name for name in names if name not in kwargs["column_set"]]
+    return {**item, "kwargs": {**kwargs, "column_set": kwargs["column_set"] + added}} if added else item
+
+
+def reprofile_columns(
+    suite: dict[str, Any], columns: dict[str, list[str]], names: list[str], settings: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Return `suite` with the expectations of the columns `names` profiled again; all others are kept as they are."""
+    settings = {**DEFAULTS, **(settings or {})}
+    for name in names:
+        if name not in columns:
+            raise ValueError(f"column {name!r} is not in the data; its columns are: {', '.join(map(repr, columns))}")
+    expectations, done = [], set()
+    for item in suite["expectations"]:
+        kwargs = item.get("kwargs") if isinstance(item, dict) else None
+        column = kwargs.get("column") if isinstance(kwargs, dict) else None
+        if column not in names:
+            expectations.append(with_columns(item, names))
+        elif column not in done:  # the new expectations take the place of the first old one
+            expectations.extend(column_expectations(column, columns[column], settings))
+            done.add(column)
+    for name in names:
+        if name not in done:
+            expectations.extend(column_expectations(name, columns[name], settings))
+            done.add(name)
+    return {**suite, "expectations": expectations}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="profile", description=__doc__.splitlines()[0])
     parser.add_argument("--data", required=True, help="CSV file to profile")
     parser.add_argument("--suite", required=True, help="where to write the suite JSON")
+    parser.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        help="profile only this column again, keeping every other expectation of --suite; repeat for more",
+    )
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
 
     from .params import load_params, section
 
-    settings = section(load_params(args.params), "profile")
     try:
-        suite = profile_columns(read_columns(args.data), settings)
-    except (OSError, ValueError) as error:
+        settings = section(load_params(args.params), "profile")
+        columns = read_columns(args.data)
+        if args.column:
+            suite = reprofile_columns(read_suite(args.suite), columns, args.column, settings)
+        else:
+            suite = profile_columns(columns, settings)
+    except (OSError, ValueError) as error:  # ParamsError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
     Path(args.suite).parent.mkdir(parents=True, exist_ok=True)
     Path(args.suite).write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {args.suite}: {len(suite['expectations'])} expectations from {suite['meta']['profiled_rows']} rows")
+    if args.column:
+        print(f"updated {args.suite}: profiled {', '.join(map(repr, args.column))} again; other expectations kept")
+    else:
+        rows = suite["meta"]["profiled_rows"]
+        print(f"wrote {args.suite}: {len(suite['expectations'])} expectations from {rows} rows")
     return 0

@@ -1,14 +1,17 @@
 """Validate: check the prepared data against the Great Expectations suite.
 
-Writes `summary.json` (one entry per failed expectation, in words) and Data Docs HTML to the
-report folder, prints each failure, and exits 1 when any expectation fails so that
-`dvc repro` stops before training on bad data.
+Writes `summary.json` (one entry per failed expectation, in words, and the md5 of every input so a
+reader can tell this run's verdict from a stale one) and the HTML to the report folder: GE's Data
+Docs, sanitised, and our own report (data_docs.py). Prints each failure and exits 1 when any
+expectation fails so that `dvc repro` stops before training on bad data.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +19,12 @@ from typing import Any
 import pandas as pd
 
 from .data import DataError, read_table
+
+HINT = (
+    "hint: if this change of the data is deliberate, update the suite: `make suite` profiles every column again, "
+    "`make suite COLUMN=<name>` profiles one column again and keeps the others, "
+    "or edit that one expectation in {suite}"
+)
 
 
 def load_suite(path: str | Path) -> dict[str, Any]:
@@ -75,31 +84,38 @@ def describe_observed(kwargs: dict[str, Any], result: dict[str, Any], columns: l
     if "unexpected_count" in result:
         examples = ", ".join(map(repr, result.get("partial_unexpected_list", [])[:5]))
         share = result.get("unexpected_percent") or 0.0
-        return (
-            f"{result['unexpected_count']} of {result.get('element_count')} values ({share:.1f}%) fail, e.g. {examples}"
-        )
+        counted = f"{result['unexpected_count']} of {result.get('element_count')} values ({share:.1f}%) fail"
+        return f"{counted}, e.g. {examples}" if examples else counted
     return json.dumps(result, default=str)
+
+
+def describe_result(item: dict[str, Any], columns: list[str]) -> dict[str, str]:
+    """Turn one GE result (as a JSON dict) into a readable row; `columns` are the data's columns."""
+    config = item["expectation_config"]
+    kwargs = {key: value for key, value in config["kwargs"].items() if key != "batch_id"}
+    return {
+        "column": str(kwargs.get("column", "(table)")),
+        "expectation": config["type"],
+        "expected": describe_expected(config["type"], kwargs),
+        "observed": describe_observed(
+            kwargs, item.get("result") or {}, columns, exception_message(item.get("exception_info"))
+        ),
+    }
 
 
 def failures(results: list[dict[str, Any]], columns: list[str]) -> list[dict[str, str]]:
     """Turn failed GE results (as JSON dicts) into readable rows; `columns` are the data's columns."""
-    rows = []
-    for item in results:
-        if item.get("success"):
-            continue
-        config = item["expectation_config"]
-        kwargs = {key: value for key, value in config["kwargs"].items() if key != "batch_id"}
-        rows.append(
-            {
-                "column": str(kwargs.get("column", "(table)")),
-                "expectation": config["type"],
-                "expected": describe_expected(config["type"], kwargs),
-                "observed": describe_observed(
-                    kwargs, item.get("result") or {}, columns, exception_message(item.get("exception_info"))
-                ),
-            }
-        )
-    return rows
+    return [describe_result(item, columns) for item in results if not item.get("success")]
+
+
+def file_md5(path: str | Path) -> str:
+    """Return the md5 of a file's bytes, the content hash DVC records."""
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
+
+
+def input_hashes(data: list[str], suite: str) -> dict[str, str]:
+    """Return {each data path: md5, "suite": md5 of the suite file}."""
+    return {**{path: file_md5(path) for path in data}, "suite": file_md5(suite)}
 
 
 def run_suite(frame: pd.DataFrame, suite: dict[str, Any], docs_dir: Path) -> list[dict[str, Any]]:
@@ -141,6 +157,24 @@ def run_suite(frame: pd.DataFrame, suite: dict[str, Any], docs_dir: Path) -> lis
     return [item.to_json_dict() for run in result.run_results.values() for item in run.results]
 
 
+def summarise(args: argparse.Namespace, frame: pd.DataFrame, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the summary of this run: verdict, failures in words and the inputs' hashes."""
+    failed = failures(results, [str(column) for column in frame.columns])
+    docs = Path(args.report_dir) / "docs"
+    return {
+        "success": not failed,
+        "data": args.data,
+        "inputs": input_hashes(args.data, args.suite),
+        "rows": len(frame),
+        "evaluated": len(results),
+        "failed": len(failed),
+        "failures": failed,
+        "hint": HINT.format(suite=args.suite) if failed else "",
+        "data_docs": str(docs / "index.html"),
+        "report": str(docs / "report.html"),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="validate", description=__doc__.splitlines()[0])
     parser.add_argument("--suite", required=True, help="expectation suite JSON")
@@ -148,27 +182,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-dir", required=True, help="where summary.json and docs/ go")
     args = parser.parse_args(argv)
 
-    report_dir = Path(args.report_dir)
+    from .data_docs import sanitise_site, write_report
+
+    report_dir, docs = Path(args.report_dir), Path(args.report_dir) / "docs"
+    # A verdict belongs to the run that made it: nothing of an earlier run may be left to read.
+    (report_dir / "summary.json").unlink(missing_ok=True)
+    shutil.rmtree(docs, ignore_errors=True)
     report_dir.mkdir(parents=True, exist_ok=True)
     try:
         suite = load_suite(args.suite)
         frame = pd.concat([read_table(path) for path in args.data], ignore_index=True)
-        results = run_suite(frame, suite, report_dir / "docs")
-    except DataError as error:
+        results = run_suite(frame, suite, docs)
+        summary = summarise(args, frame, results)
+    except (DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    failed = failures(results, [str(column) for column in frame.columns])
-    summary = {
-        "success": not failed,
-        "data": args.data,
-        "rows": len(frame),
-        "evaluated": len(results),
-        "failed": len(failed),
-        "failures": failed,
-        "data_docs": str(report_dir / "docs" / "index.html"),
-    }
+    sanitise_site(docs)
+    columns = [str(column) for column in frame.columns]
+    rows = [{**describe_result(item, columns), "passed": bool(item.get("success"))} for item in results]
+    write_report(docs, summary, rows)
     (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
-    if failed:
+    if not summary["success"]:
+        failed = summary["failures"]
         print(
             f"validate: {len(failed)} of {len(results)} expectations failed on {', '.join(args.data)}:", file=sys.stderr
         )
@@ -177,7 +212,8 @@ def main(argv: list[str] | None = None) -> int:
                 f"  - {row['column']}: {row['expectation']}: expected {row['expected']}; {row['observed']}",
                 file=sys.stderr,
             )
-        print(f"details: {report_dir / 'summary.json'} and {summary['data_docs']}", file=sys.stderr)
+        print(f"details: {report_dir / 'summary.json'} and {summary['report']}", file=sys.stderr)
+        print(summary["hint"], file=sys.stderr)
         return 1
-    print(f"validate: all {len(results)} expectations passed on {len(frame)} rows; Data Docs: {summary['data_docs']}")
+    print(f"validate: all {len(results)} expectations passed on {len(frame)} rows; report: {summary['report']}")
     return 0

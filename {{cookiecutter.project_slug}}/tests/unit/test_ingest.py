@@ -110,7 +110,9 @@ def test_main_with_bad_params_value_is_one_line_error(
     project.params["ingest"]["holdout_fraction"] = 20
     project.save_params()
     assert run_main(str(raw)) == 2
-    assert capsys.readouterr().err == "error: ingest.holdout_fraction=20: must be between 0 and 1 (exclusive)\n"
+    assert capsys.readouterr().err == (
+        "error: params.yaml: ingest.holdout_fraction = 20: must be a number between 0 and 1, exclusive\n"
+    )
 
 
 def test_main_without_params_file_is_one_line_error(project, capsys: pytest.CaptureFixture[str]) -> None:

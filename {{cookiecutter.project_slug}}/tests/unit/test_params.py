@@ -1,35 +1,186 @@
-"""params.yaml: the shipped file is complete and valid, and bad files fail with one clear line."""
+"""params.yaml: the shipped file passes the schema, and every bad value fails with one line naming its key."""
 
 from __future__ import annotations
 
-import math
+import copy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }} import metrics, params, train
 
 PROJECT_ROOT = Path(__file__).parents[2]
+PACKAGE = params.__package__
+# The answers the template offers by default for each task (cookiecutter.json).
+DEFAULT_GATES = {"classification": ("roc_auc", 0.9), "regression": ("r2", 0.3)}
 
 
-def test_project_params_have_every_stage_section() -> None:
+def changed(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
+    """Return a copy of `raw` with the dotted `key` set to `value` (or removed when value is ...)."""
+    result = copy.deepcopy(raw)
+    *parents, last = key.split(".")
+    target = result
+    for name in parents:
+        target = target[name]
+    if value is ...:
+        del target[last]
+    else:
+        target[last] = value
+    return result
+
+
+def rejection(raw: dict[str, Any]) -> str:
+    with pytest.raises(params.ParamsError) as error:
+        params.validate(raw)
+    message = str(error.value)
+    assert "\n" not in message
+    return message
+
+
+def test_project_params_pass_the_schema() -> None:
     loaded = params.load_params(PROJECT_ROOT / "params.yaml")
-    for name in ("data", "ingest", "profile", "train", "gate", "register"):
+    for name in ("data", "ingest", "profile", "train", "gate", "register", "drift", "current"):
         assert isinstance(params.section(loaded, name), dict), name
+    assert loaded["gate"]["allow_schema_change"] is False
+    assert loaded["register"]["retry_seconds"] == 30
 
 
-def test_project_params_values_are_allowed(project_params: dict[str, Any]) -> None:
-    task = project_params["data"]["task"]
-    gate = project_params["gate"]
-    assert task in {"classification", "regression"}
-    assert project_params["train"]["model"] in train.MODELS
-    assert gate["metric"] in metrics.names_for(task)
-    allowed = metrics.METRICS[gate["metric"]]
-    assert allowed.low <= float(gate["threshold"]) <= allowed.high
-    assert 0 <= float(gate["tolerance"]) < math.inf
-    assert 0 < project_params["ingest"]["holdout_fraction"] < 1
-    assert project_params["register"]["model_name"]
+@pytest.mark.parametrize("task", sorted(DEFAULT_GATES))
+def test_shipped_params_pass_for_every_task_and_metric(project_params: dict[str, Any], task: str) -> None:
+    metric, threshold = DEFAULT_GATES[task]
+    raw = changed(changed(project_params, "data.task", task), "gate.metric", metric)
+    raw = changed(raw, "gate.threshold", threshold)
+    assert params.validate(raw)["data"]["task"] == task
+    for name in metrics.names_for(task):
+        limits = metrics.METRICS[name]
+        inside = 0.5 if limits.high == 1.0 else 10.0
+        assert params.validate(changed(changed(raw, "gate.metric", name), "gate.threshold", inside))["gate"]["metric"]
+
+
+@pytest.mark.parametrize("model", train.MODELS)
+def test_every_model_train_knows_is_allowed(project_params: dict[str, Any], model: str) -> None:
+    assert params.MODELS == train.MODELS
+    assert params.validate(changed(project_params, "train.model", model))["train"]["model"] == model
+
+
+def test_defaults_are_filled_in_and_yaml_values_kept(project_params: dict[str, Any]) -> None:
+    raw = changed(changed(project_params, "gate.allow_schema_change", ...), "register.retry_seconds", ...)
+    loaded = params.validate(raw)
+    assert loaded["gate"]["allow_schema_change"] is False
+    assert loaded["register"]["retry_seconds"] == 30
+    assert loaded["profile"] == project_params["profile"]
+    assert loaded["train"]["random_forest"] == project_params["train"]["random_forest"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("train.random_forest.n_estimators", -5, "train.random_forest.n_estimators = -5: must be an integer >= 1"),
+        ("train.random_forest.n_estimators", "200", 'train.random_forest.n_estimators = "200": must be an integer'),
+        ("train.random_forest.n_estimators", 2.5, "train.random_forest.n_estimators = 2.5: must be an integer >= 1"),
+        ("train.random_forest.n_estimators", True, "train.random_forest.n_estimators = true: must be an integer"),
+        ("train.random_forest.max_depth", 0, "train.random_forest.max_depth = 0: must be an integer >= 1, or null"),
+        ("train.gradient_boosting.learning_rate", 0, "train.gradient_boosting.learning_rate = 0: must be a number > 0"),
+        ("train.linear.alpha", -1, "train.linear.alpha = -1: must be a number > 0"),
+        ("train.text_max_features", 0, "train.text_max_features = 0: must be an integer >= 1"),
+        ("train.seed", -1, "train.seed = -1: must be an integer >= 0"),
+        ("train.model", "xgboost", 'train.model = "xgboost": must be one of random_forest, gradient_boosting, linear'),
+        ("data.task", "clustering", 'data.task = "clustering": must be one of classification, regression'),
+        ("data.target", "", 'data.target = "": must be a non-empty string'),
+        ("data.target", 3, "data.target = 3: must be a non-empty string"),
+        ("ingest.holdout_fraction", 0, "ingest.holdout_fraction = 0: must be a number between 0 and 1, exclusive"),
+        ("ingest.holdout_fraction", 1.5, "ingest.holdout_fraction = 1.5: must be a number between 0 and 1"),
+        ("ingest.holdout_fraction", float("nan"), "ingest.holdout_fraction = nan: must be a number between 0 and 1"),
+        ("profile.null_margin", 2, "profile.null_margin = 2: must be a number from 0 to 1"),
+        ("profile.range_margin", -0.1, "profile.range_margin = -0.1: must be a number >= 0"),
+        ("profile.max_categories", 0, "profile.max_categories = 0: must be an integer >= 1"),
+        ("gate.metric", "auc", 'gate.metric = "auc": must be one of roc_auc, accuracy, f1, r2, rmse, mae'),
+        ("gate.tolerance", -0.01, "gate.tolerance = -0.01: must be a number >= 0"),
+        ("gate.tolerance", "small", 'gate.tolerance = "small": must be a number >= 0'),
+        ("gate.threshold", float("inf"), "gate.threshold = inf: must be a finite number"),
+        ("gate.allow_schema_change", "yes", 'gate.allow_schema_change = "yes": must be true or false'),
+        ("register.retry_seconds", 0, "register.retry_seconds = 0: must be a number > 0"),
+        ("register.model_name", "", 'register.model_name = "": must be a non-empty string'),
+        ("drift.dataset_drift_share", 1.5, "drift.dataset_drift_share = 1.5: must be a number from 0 to 1"),
+        ("drift.psi_bins", 1, "drift.psi_bins = 1: must be an integer >= 2"),
+        ("drift.numeric.method", "chisquare", 'drift.numeric.method = "chisquare": must be one of wasserstein, psi'),
+        ("drift.p_value", -0.01, "drift.p_value = -0.01: must be a number from 0 to 1"),
+        ("current.rows", 0, "current.rows = 0: must be an integer >= 1"),
+        ("current.shift_columns", "age", 'current.shift_columns = "age": must be a list of column names'),
+    ],
+)
+def test_bad_value_is_one_line_naming_key_value_and_what_is_allowed(
+    project_params: dict[str, Any], key: str, value: Any, message: str
+) -> None:
+    assert rejection(changed(project_params, key, value)).startswith(f"params.yaml: {message}")
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold", "allowed"),
+    [
+        ("roc_auc", -3, "must be a number >= 0 and <= 1 for roc_auc"),
+        ("accuracy", 1.5, "must be a number >= 0 and <= 1 for accuracy"),
+        ("f1", -0.1, "must be a number >= 0 and <= 1 for f1"),
+        ("r2", 1.5, "must be a number <= 1 for r2"),
+        ("rmse", -1, "must be a number >= 0 for rmse"),
+        ("mae", -0.5, "must be a number >= 0 for mae"),
+    ],
+)
+def test_threshold_outside_the_metric_range_is_rejected(
+    project_params: dict[str, Any], metric: str, threshold: float, allowed: str
+) -> None:
+    task = metrics.METRICS[metric].task
+    raw = changed(changed(project_params, "data.task", task), "gate.metric", metric)
+    message = rejection(changed(raw, "gate.threshold", threshold))
+    assert message == f"params.yaml: gate.threshold = {threshold:g}: {allowed}"
+
+
+def test_metric_of_the_other_task_is_rejected(project_params: dict[str, Any]) -> None:
+    raw = changed(changed(project_params, "data.task", "classification"), "gate.metric", "r2")
+    allowed = "must be one of roc_auc, accuracy, f1 for task classification"
+    assert rejection(raw) == f'params.yaml: gate.metric = "r2": {allowed}'
+
+
+def test_unknown_key_names_the_keys_allowed_there(project_params: dict[str, Any]) -> None:
+    message = rejection(changed(project_params, "train.random_forest.n_estimator", 100))
+    assert message == (
+        "params.yaml: train.random_forest.n_estimator = 100: unknown key; "
+        "allowed keys here: n_estimators, max_depth, min_samples_leaf"
+    )
+    assert rejection(changed(project_params, "gates", {})).startswith("params.yaml: gates = {}: unknown key; allowed")
+
+
+def test_odd_keys_stay_on_one_line(project_params: dict[str, Any]) -> None:
+    message = rejection(changed(project_params, "gate", {**project_params["gate"], "a\nb": 1}))
+    assert message.startswith('params.yaml: gate."a\\nb" = 1: unknown key; allowed keys here: metric,')
+    message = rejection(changed(project_params, "train", {**project_params["train"], 1: 2}))
+    assert message == "params.yaml: train: the key 1 is not a name: keys must be strings"
+
+
+def test_missing_section_and_missing_key_are_named(project_params: dict[str, Any]) -> None:
+    assert rejection(changed(project_params, "gate", ...)) == (
+        "params.yaml: section gate is missing: it must be a mapping with the keys "
+        "metric, threshold, tolerance, allow_schema_change"
+    )
+    assert rejection(changed(project_params, "register", ...)).startswith("params.yaml: section register is missing")
+    assert rejection(changed(project_params, "gate.tolerance", ...)) == (
+        "params.yaml: key gate.tolerance is missing: it must be a number >= 0"
+    )
+
+
+def test_section_that_is_not_a_mapping_is_named(project_params: dict[str, Any]) -> None:
+    assert rejection(changed(project_params, "train", [1])).startswith(
+        "params.yaml: train = [1]: must be a mapping with the keys model, seed,"
+    )
+
+
+def test_several_problems_report_the_first_and_count_the_rest(project_params: dict[str, Any]) -> None:
+    raw = changed(changed(project_params, "ingest.seed", -1), "train.seed", -1)
+    assert rejection(raw) == "params.yaml: ingest.seed = -1: must be an integer >= 0 (1 more after fixing this)"
 
 
 def test_missing_file_says_where_to_run(tmp_path: Path) -> None:
@@ -45,6 +196,30 @@ def test_file_that_is_not_a_mapping_is_rejected(tmp_path: Path, text: str, kind:
         params.load_params(path)
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("data:\n  task: regression\n   target: y\n", "line 3, column 10"),
+        ("data: [1, 2\n", "line 2, column 1"),
+        ("gate:\n\tmetric: r2\n", "line 2, column 1"),
+    ],
+)
+def test_invalid_yaml_is_one_line_with_its_position(tmp_path: Path, text: str, where: str) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(params.ParamsError) as error:
+        params.load_params(path)
+    assert str(error.value).startswith(f"{path}: not valid YAML at {where}: ")
+    assert "\n" not in str(error.value)
+
+
+def test_file_checked_on_load(tmp_path: Path, project_params: dict[str, Any]) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(changed(project_params, "train.random_forest.n_estimators", -5)), encoding="utf-8")
+    with pytest.raises(params.ParamsError, match=r"^.*params\.yaml: train\.random_forest\.n_estimators = -5: must be"):
+        params.load_params(path)
+
+
 @pytest.mark.parametrize("value", [None, 3, ["a"]])
 def test_missing_or_malformed_section_is_named(value: object) -> None:
     with pytest.raises(params.ParamsError, match="section 'train' is missing or not a mapping"):
@@ -53,3 +228,26 @@ def test_missing_or_malformed_section_is_named(value: object) -> None:
 
 def test_section_returns_the_mapping() -> None:
     assert params.section({"gate": {"metric": "r2"}}, "gate") == {"metric": "r2"}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "params.yaml: train.random_forest.n_estimators = -5: must be an integer >= 1\n"),
+        ("gate: [unclosed\n", "params.yaml: not valid YAML at line 2, column 1: "),
+    ],
+)
+def test_command_with_bad_params_exits_2_with_one_line(
+    tmp_path: Path, project_params: dict[str, Any], text: str | None, message: str
+) -> None:
+    bad = changed(project_params, "train.random_forest.n_estimators", -5)
+    (tmp_path / "params.yaml").write_text(text or yaml.safe_dump(bad), encoding="utf-8")
+    (tmp_path / "m.json").write_text("{}", encoding="utf-8")  # so that only the params can be wrong
+    arguments = ["--model", "m.joblib", "--holdout", "h.csv", "--metrics", "m.json", "--decision", "d.json"]
+    done = subprocess.run(
+        [sys.executable, "-m", PACKAGE, "gate", *arguments], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1
+    assert done.stderr.startswith(f"error: {message}")

@@ -137,3 +137,104 @@ def test_main_with_missing_file_is_one_line_error(project, capsys: pytest.Captur
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "missing.csv" in err
     assert err.count("\n") == 1
+
+
+def between_of(expectations: list[dict]) -> dict:
+    return next(item["kwargs"] for item in expectations if item["type"] == "expect_column_values_to_be_between")
+
+
+@pytest.mark.parametrize(
+    ("values", "low"),
+    [
+        (["0", "5", "10"], 0.0),  # the margin would give -1
+        (["0", "0"], 0.0),  # a constant zero
+        (["1", "", "3"], 0.8),  # 1 - 0.1 * 2 stays positive: kept
+        (["-1", "0", "1"], -1.2),  # a column with a negative value keeps its margin below
+    ],
+)
+def test_range_of_a_never_negative_column_does_not_go_below_zero(values: list[str], low: float) -> None:
+    between = between_of(profile.column_expectations("amount", values, profile.DEFAULTS))
+    assert between["min_value"] == pytest.approx(low)
+
+
+def write_csv(path: Path, columns: dict[str, list[str]]) -> Path:
+    lines = [",".join(columns)] + [",".join(row) for row in zip(*columns.values(), strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_one_column_is_profiled_again_and_hand_edits_of_the_others_are_kept(project) -> None:
+    data = write_csv(Path("data.csv"), {"age": ["20", "30", "40"], "plan": ["a", "b", "a"], "score": ["1", "2", "3"]})
+    assert profile.main(["--data", str(data), "--suite", "suite.json"]) == 0
+    suite = json.loads(Path("suite.json").read_text(encoding="utf-8"))
+    for item in suite["expectations"]:  # a person widens the range of `score` by hand
+        if item["kwargs"].get("column") == "score" and "max_value" in item["kwargs"]:
+            item["kwargs"]["max_value"] = 100
+            item["meta"]["note"] = "scores up to 100 are valid"
+    Path("suite.json").write_text(json.dumps(suite), encoding="utf-8")
+    write_csv(data, {"age": ["20", "30", "90"], "plan": ["a", "b", "c"], "score": ["1", "2", "3"]})
+
+    assert profile.main(["--data", str(data), "--suite", "suite.json", "--column", "age", "--column", "plan"]) == 0
+    updated = json.loads(Path("suite.json").read_text(encoding="utf-8"))
+    by_column = {
+        name: [item for item in updated["expectations"] if item["kwargs"].get("column") == name]
+        for name in ("age", "plan", "score")
+    }
+    assert between_of(by_column["age"])["max_value"] == pytest.approx(90 + 7)
+    assert next(item["kwargs"]["value_set"] for item in by_column["plan"] if "value_set" in item["kwargs"]) == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert by_column["score"] == [item for item in suite["expectations"] if item["kwargs"].get("column") == "score"]
+    assert between_of(by_column["score"])["max_value"] == 100
+    assert [item["kwargs"].get("column") for item in updated["expectations"]] == [
+        item["kwargs"].get("column") for item in suite["expectations"]
+    ]  # same order: the new expectations take the place of the old ones
+
+
+def test_a_new_column_is_added_to_the_table_columns(project) -> None:
+    suite = profile.profile_columns({"age": ["1", "2"]})
+    updated = profile.reprofile_columns(suite, {"age": ["1", "2"], "city": ["x", "y"]}, ["city"])
+    assert updated["expectations"][0]["kwargs"]["column_set"] == ["age", "city"]
+    assert suite["expectations"][0]["kwargs"]["column_set"] == ["age"]  # the input is not changed
+    assert {item["kwargs"].get("column") for item in updated["expectations"][-2:]} == {"city"}
+
+
+def test_column_not_in_the_data_is_one_line_error(project, capsys: pytest.CaptureFixture[str]) -> None:
+    data = write_csv(Path("data.csv"), {"age": ["1", "2"], "plan": ["a", "b"]})
+    assert profile.main(["--data", str(data), "--suite", "suite.json"]) == 0
+    before = Path("suite.json").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert profile.main(["--data", str(data), "--suite", "suite.json", "--column", "<b>agee"]) == 2
+    assert capsys.readouterr().err == "error: column '<b>agee' is not in the data; its columns are: 'age', 'plan'\n"
+    assert Path("suite.json").read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (None, "suite.json: no suite to update; run `make suite` without COLUMN to create one"),
+        ("{broken", "suite.json: not valid JSON"),
+        ("[]", "suite.json: not a suite; expected an object with an 'expectations' list"),
+    ],
+)
+def test_column_without_a_usable_suite_is_one_line_error(
+    project, capsys: pytest.CaptureFixture[str], text: str | None, message: str
+) -> None:
+    data = write_csv(Path("data.csv"), {"age": ["1", "2"]})
+    if text is not None:
+        Path("suite.json").write_text(text, encoding="utf-8")
+    assert profile.main(["--data", str(data), "--suite", "suite.json", "--column", "age"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {message}")
+    assert err.count("\n") == 1
+
+
+def test_bad_params_are_one_line_error(project, capsys: pytest.CaptureFixture[str]) -> None:
+    project.params["profile"]["range_margin"] = -1
+    project.save_params()
+    data = write_csv(Path("data.csv"), {"age": ["1", "2"]})
+    assert profile.main(["--data", str(data), "--suite", "suite.json"]) == 2
+    assert capsys.readouterr().err == "error: params.yaml: profile.range_margin = -1: must be a number >= 0\n"
+    assert not Path("suite.json").exists()

@@ -130,7 +130,7 @@ def test_main_with_unknown_model_is_one_line_error(
     project.save_params()
     assert train.main(prepared) == 2
     assert capsys.readouterr().err == (
-        "error: train.model='xgboost': unknown; allowed: random_forest, gradient_boosting, linear\n"
+        'error: params.yaml: train.model = "xgboost": must be one of random_forest, gradient_boosting, linear\n'
     )
 
 

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import profile, validate
+from {{ cookiecutter.package_name }} import data_docs, profile, validate
+
+SCRIPT = "<script>alert(1)</script>"
+IMAGE = "<img src=x onerror=alert(1)>"
 
 
 def test_load_suite_reads_a_suite(tmp_path: Path) -> None:
@@ -103,7 +108,7 @@ def test_failures_keep_only_failed_results_in_words() -> None:
             "column": "age",
             "expectation": "expect_column_values_to_be_between",
             "expected": "between 0 and 120",
-            "observed": "1 of 4 values (25.0%) fail, e.g. ",
+            "observed": "1 of 4 values (25.0%) fail",
         }
     ]
 
@@ -142,6 +147,8 @@ def test_main_fails_bad_data_with_readable_lines(
     assert err.startswith(f"validate: {summary['failed']} of {summary['evaluated']} expectations failed on bad.csv:")
     assert f"  - (table): expect_table_columns_to_match_set: expected exactly the {len(task_data.columns)}" in err
     assert f"missing columns ['{task_data.columns[1]}']" in err
+    assert err.endswith(validate.HINT.format(suite="suite.json") + "\n")
+    assert "`make suite COLUMN=<name>`" in summary["hint"]
     assert Path("reports/validation/docs/index.html").is_file()
 
 
@@ -154,3 +161,106 @@ def test_main_with_missing_data_is_one_line_error(project, capsys: pytest.Captur
     Path("suite.json").write_text('{"expectations": []}', encoding="utf-8")
     assert validate.main(["--suite", "suite.json", "--data", "missing.csv", "--report-dir", "reports"]) == 2
     assert capsys.readouterr().err == "error: missing.csv: file not found\n"
+
+
+class Elements(HTMLParser):
+    """Collect every tag and attribute of an HTML page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def assert_inert_and_offline(html: str) -> None:
+    """Nothing in the page can run a script or load anything from the network."""
+    parser = Elements()
+    parser.feed(html)
+    for tag, attrs in parser.tags:
+        assert tag not in {"script", "img", "link", "iframe", "object", "embed", "svg", "base", "meta"} or (
+            tag == "meta" and attrs == [("charset", "utf-8")]
+        ), tag
+        for name, value in attrs:
+            assert not name.startswith("on"), (tag, name)
+            assert not (value or "").strip().lower().startswith("javascript:"), (tag, value)
+            assert name != "src", tag
+            assert tag == "a" or name != "href", tag
+    assert "<script" not in html.lower()
+    assert "url(http" not in html.replace("'", "").replace('"', "")
+
+
+def test_sanitised_page_keeps_text_and_drops_what_runs() -> None:
+    html = (
+        '<html><head><title>t</title><link rel="stylesheet" href="https://cdn.example/x.css">'
+        '<script src="https://cdn.example/x.js"></script></head><body><div class="card" onclick="x()">'
+        f'<td>{SCRIPT}</td><td>{IMAGE}</td><a href="javascript:alert(1)">j</a><a href="../index.html">home</a>'
+        "</div></body></html>"
+    )
+    body = data_docs.sanitise_page(html)
+    assert_inert_and_offline(body)
+    assert '<div class="card">' in body
+    assert '<a href="../index.html" rel="noopener noreferrer">home</a>' in body
+
+
+def test_report_escapes_every_value() -> None:
+    summary = {"success": False, "failed": 1, "evaluated": 2, "rows": 3, "hint": "edit <b>x</b>"}
+    summary["inputs"] = {f"{SCRIPT}.csv": "0" * 32, "suite": "1" * 32}
+    rows = [
+        {"column": SCRIPT, "expectation": "e", "expected": "one of ['a']", "observed": IMAGE, "passed": False},
+        {"column": "@octocat | x", "expectation": "e", "expected": "x", "observed": "y", "passed": True},
+    ]
+    body = data_docs.report_body(summary, rows)
+    assert_inert_and_offline(body)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in body
+    assert "&lt;img src=x onerror=alert(1)&gt;" in body
+    assert "edit &lt;b&gt;x&lt;/b&gt;" in body
+
+
+def test_hostile_names_and_values_never_reach_the_html_alive(project) -> None:
+    clean = pd.DataFrame({SCRIPT: range(40), "plan": ["basic", "pro"] * 20})
+    project.write_csv(clean, "clean.csv")
+    Path("suite.json").write_text(json.dumps(profile.profile_columns(profile.read_columns("clean.csv"))))
+    hostile = clean.assign(plan=["basic", IMAGE] * 20)
+    data = project.write_csv(hostile, "hostile.csv")
+    Path("reports/validation/docs/stale").mkdir(parents=True)  # an earlier run's pages must not survive
+
+    assert validate.main(["--suite", "suite.json", "--data", "hostile.csv", "--report-dir", "reports/validation"]) == 1
+
+    docs = Path("reports/validation/docs")
+    pages = sorted(docs.rglob("*.html"))
+    assert {path.name for path in pages} >= {"index.html", "report.html"}
+    assert not (docs / "stale").exists()
+    assert len(pages) >= 3  # index, the validation result, our report
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        assert_inert_and_offline(html)
+        assert "<style>" in html, path
+    report = (docs / "report.html").read_text(encoding="utf-8")
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
+    assert "&lt;img src=x onerror=alert(1)&gt;" in report
+    assert data_docs.ge_stylesheet() in (docs / "index.html").read_text(encoding="utf-8")
+    summary = json.loads(Path("reports/validation/summary.json").read_text(encoding="utf-8"))
+    assert summary["inputs"] == {
+        "hostile.csv": hashlib.md5(data.read_bytes()).hexdigest(),
+        "suite": hashlib.md5(Path("suite.json").read_bytes()).hexdigest(),
+    }
+    assert summary["report"] == str(docs / "report.html")
+
+
+def test_failed_run_leaves_no_earlier_summary(project, capsys: pytest.CaptureFixture[str]) -> None:
+    Path("reports").mkdir()
+    Path("reports/summary.json").write_text('{"success": true}', encoding="utf-8")
+    assert validate.main(["--suite", "nothing.json", "--data", "data.csv", "--report-dir", "reports"]) == 2
+    assert not Path("reports/summary.json").exists()
+
+
+def test_inputs_are_hashed_like_dvc(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_bytes(b"x,y\n1,2\n")
+    (tmp_path / "s.json").write_bytes(b"{}")
+    hashes = validate.input_hashes([str(tmp_path / "a.csv")], str(tmp_path / "s.json"))
+    assert hashes == {
+        str(tmp_path / "a.csv"): hashlib.md5(b"x,y\n1,2\n").hexdigest(),
+        "suite": hashlib.md5(b"{}").hexdigest(),
+    }
