@@ -275,6 +275,8 @@ def check_template_syntax(answers: dict, given: dict, defaults: dict) -> list[st
 
 def check_answers_are_literal(answers: dict, given: dict) -> list[str]:
     """Compare the answers with the defaults in the template's cookiecutter.json, refusing template syntax."""
+    if "_repo_dir" not in answers:  # `cruft update` regenerates from the recorded answers, with no template folder
+        return check_template_syntax(answers, given, {key: value for key, value in answers.items() if key[:1] != "_"})
     try:
         path = Path(answers.get("_repo_dir", "")) / "cookiecutter.json"
         defaults = json.loads(path.read_text(encoding="utf-8"))

@@ -26,6 +26,7 @@ LICENSE_WORDING = {
 }
 WRITTEN_BY_HOOK = {
     ".cookiecutter.json",
+    ".cruft.json",
     "LICENSE",
     ".dvc/.gitignore",
     ".dvc/config",

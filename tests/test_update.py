@@ -1,0 +1,164 @@
+"""Slow tier: a project baked from an older template commit follows the template with `cruft update`.
+
+A throwaway git copy of the template (commit A) bakes a project; the project is changed the way
+a user would change it and committed; the template copy gets a commit B. `cruft update -y` (what
+`make template-update` runs) must bring B's changes and keep the user's, leave a conflicting
+edit for the user with the file named, and never touch the skipped paths.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import TEMPLATE
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("template-update")]
+
+CRUFT = [sys.executable, "-m", "cruft"]
+NOT_COPIED = shutil.ignore_patterns(".venv", "node_modules", ".git", "__pycache__", ".ruff_cache", ".pytest_cache")
+IDENTITY = {"GIT_AUTHOR_NAME": "Tester", "GIT_AUTHOR_EMAIL": "t@example.com"}
+IDENTITY |= {"GIT_COMMITTER_NAME": "Tester", "GIT_COMMITTER_EMAIL": "t@example.com"}
+SLUG = "{{cookiecutter.project_slug}}"
+MODULE = f"{SLUG}/src/{{{{cookiecutter.package_name}}}}/status.py"
+USER_COMMENT = "# Lint and test on every pull request and push to main (our team adds a note here)."
+TEMPLATE_COMMENT = "# Added in the template's commit B."
+HELP_LINE = "help: ## List the commands"
+
+
+def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env={**os.environ, **IDENTITY})
+    if check and result.returncode != 0:
+        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+    return result
+
+
+def commit(folder: Path, message: str) -> str:
+    run(["git", "add", "--all"], folder)
+    run(["git", "commit", "--quiet", "--no-verify", "-m", message], folder)
+    return run(["git", "rev-parse", "HEAD"], folder).stdout.strip()
+
+
+def replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path.name} no longer has {old!r}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def template_copy(root: Path) -> Path:
+    """Copy the template's working tree (uncommitted work included) into a new repository: commit A."""
+    template = root / "template"
+    shutil.copytree(TEMPLATE, template, ignore=NOT_COPIED)
+    run(["git", "init", "--quiet", "--initial-branch=main"], template)
+    commit(template, "A")
+    return template
+
+
+def bake(template: Path, output: Path) -> tuple[Path, str]:
+    """Bake the template into a new folder; return the project and what the hooks said on stderr."""
+    output.mkdir()
+    result = run([sys.executable, "-m", "cookiecutter", "--no-input", str(template), "-o", str(output)], output)
+    return next(path for path in output.iterdir() if path.is_dir()), result.stderr
+
+
+def edit_as_a_user(project: Path) -> None:
+    """A hyperparameter, a new file and an edited workflow comment, committed."""
+    replace(project / "params.yaml", "n_estimators: 200", "n_estimators: 321")
+    (project / "NOTES.md").write_text("Our own notes.\n", encoding="utf-8")
+    replace(
+        project / ".github/workflows/ci.yml", "# Lint and test on every pull request and push to main.", USER_COMMENT
+    )
+    commit(project, "Our changes")
+
+
+def change_the_template(template: Path, conflicting: bool) -> str:
+    """Commit B: a workflow, the Makefile, a module, and a default the project must not receive."""
+    replace(template / SLUG / ".github/workflows/ci.yml", "name: ci\n", "name: ci\n# Template commit B.\n")
+    replace(template / SLUG / "Makefile", HELP_LINE, "help: ## List every command of the project")
+    module = template / MODULE
+    module.write_text(module.read_text(encoding="utf-8") + f"\n{TEMPLATE_COMMENT}\n", encoding="utf-8")
+    replace(template / SLUG / "params.yaml", "n_estimators: 200", "n_estimators: 250")
+    if conflicting:
+        replace(template / SLUG / "README.md", "## Quick start", "## Quick start (template B)")
+    return commit(template, "B")
+
+
+@pytest.fixture(scope="module")
+def updated(tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("update")
+    template = template_copy(root)
+    project, _ = bake(template, root / "bake")
+    record: dict = {"project": project, "cruft_json": json.loads((project / ".cruft.json").read_text())}
+    edit_as_a_user(project)
+    replace(project / "README.md", "## Quick start", "## Quick start (our wording)")
+    commit(project, "Our README wording")
+    record["commit_b"] = change_the_template(template, conflicting=True)
+    record["check_before"] = run([*CRUFT, "check"], project, check=False)
+    record["update"] = run([*CRUFT, "update", "-y"], project, check=False)
+    record["check_after"] = run([*CRUFT, "check"], project, check=False)
+    record["conflicts"] = run(["git", "diff", "--name-only", "--diff-filter=U"], project).stdout.split()
+    record["rejects"] = sorted(path.name for path in project.rglob("*.rej"))
+    return record
+
+
+def test_bake_records_what_cruft_needs(updated):
+    state = updated["cruft_json"]
+    assert {"template", "commit", "checkout", "context", "skip"} <= set(state)
+    assert Path(state["template"]).name == "template" and len(state["commit"]) == 40
+    assert state["context"]["cookiecutter"]["_commit"] == state["commit"]
+    for kept in ("data", "params.yaml", "expectations/suite.json", "dvc.lock", "mlflow.db"):
+        assert kept in state["skip"]
+
+
+def test_check_fails_before_and_passes_after(updated):
+    assert updated["check_before"].returncode != 0
+    assert "out of date" in updated["check_before"].stdout
+    assert updated["check_after"].returncode == 0, updated["check_after"].stdout
+    assert json.loads((updated["project"] / ".cruft.json").read_text())["commit"] == updated["commit_b"]
+
+
+def test_update_brings_the_templates_changes(updated):
+    project = updated["project"]
+    assert "# Template commit B." in (project / ".github/workflows/ci.yml").read_text()
+    assert "help: ## List every command of the project" in (project / "Makefile").read_text()
+    package = updated["cruft_json"]["context"]["cookiecutter"]["package_name"]
+    assert TEMPLATE_COMMENT in (project / "src" / package / "status.py").read_text()
+
+
+def test_update_keeps_the_users_changes(updated):
+    project = updated["project"]
+    assert USER_COMMENT in (project / ".github/workflows/ci.yml").read_text()
+    assert (project / "NOTES.md").read_text() == "Our own notes.\n"
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["train"]["random_forest"]["n_estimators"] == 321  # skipped: never overwritten
+
+
+def test_a_conflict_is_reported_and_left_for_the_user(updated):
+    assert updated["conflicts"] == ["README.md"], updated["update"].stderr
+    assert updated["rejects"] == []
+    assert "README.md" in updated["update"].stdout + updated["update"].stderr
+    readme = (updated["project"] / "README.md").read_text()
+    assert "## Quick start (our wording)" in readme and "## Quick start (template B)" in readme
+    assert "<<<<<<<" in readme
+
+
+def test_a_template_without_a_commit_or_with_uncommitted_changes_still_bakes(tmp_path):
+    template = tmp_path / "template"
+    shutil.copytree(TEMPLATE, template, ignore=NOT_COPIED)
+    project, said = bake(template, tmp_path / "bare")
+    assert "has no git commit, so no .cruft.json" in said
+    assert not (project / ".cruft.json").exists()
+    assert json.loads((project / ".cookiecutter.json").read_text())["_commit"] is None
+
+    run(["git", "init", "--quiet", "--initial-branch=main"], template)
+    head = commit(template, "A")
+    (template / "README.md").write_text("Work in progress.\n", encoding="utf-8")
+    project, said = bake(template, tmp_path / "dirty")
+    assert f"has uncommitted changes; .cruft.json records {head[:12]} without them" in said
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == head
