@@ -228,3 +228,55 @@ def register_model(client: Any) -> Callable[[Any], str]:
         return str(info.registered_model_version)
 
     return register
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A real `mlflow server` on 127.0.0.1 (sqlite store, proxied artifacts), started for these tests and stopped after."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    folder, port = tmp_path_factory.mktemp("mlflow-server"), free_port()
+    command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    command += ["--backend-store-uri", f"sqlite:///{(folder / 'server.db').as_posix()}"]
+    command += ["--serve-artifacts", "--artifacts-destination", (folder / "artifacts").as_uri()]
+    log = (folder / "server.log").open("w")
+    env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"mlflow server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(params=["sqlite", "server"])
+def backend(request: pytest.FixtureRequest, project: Project, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The registry a test runs against: the project's sqlite file, or a real MLflow server on 127.0.0.1."""
+    if request.param == "server":
+        uri = request.getfixturevalue("mlflow_server")
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+        project.tracking_uri = uri
+    return request.param

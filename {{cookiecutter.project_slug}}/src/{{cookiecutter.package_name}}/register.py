@@ -165,8 +165,9 @@ def register(params: dict, args: argparse.Namespace) -> str:
         model_uri = registry.call("logging the model", log_candidate, params, args, holdout, tags, write=True)
     with locked(registry, "register"):
         recover(registry, "register")
-        decision = recheck(params, decision, holdout, registry)
         version = existing_version(registry, model_md5)
+        if version is None or version != champion_of(registry):  # a model is never gated against itself
+            decision = recheck(params, decision, holdout, registry)
         if version is not None:
             print(f"register: this model is already version {version} of {registry.name!r}")
         else:

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }} import gate, metrics, train
+from {{ cookiecutter.package_name }}.params import load_params
 
 TARGET = "target value"
 
@@ -231,7 +232,7 @@ def test_main_passes_first_candidate(
         "model": gate.file_md5("model.joblib"),
         "holdout": gate.file_md5("data/prepared/holdout.csv"),
         "metrics": gate.file_md5("metrics.json"),
-        "params": gate.params_md5(params),
+        "params": gate.params_md5(load_params("params.yaml")),
     }
     assert capsys.readouterr().out.startswith("gate: PASSED\n  - ")
 
@@ -268,7 +269,9 @@ def test_main_with_unknown_metric_is_one_line_error(
     project.params["gate"]["metric"] = "precision"
     project.save_params()
     assert gate.main(gate_args({"accuracy": 0.9})) == 2
-    assert capsys.readouterr().err == ("error: gate.metric='precision': not among the evaluated metrics ['accuracy']\n")
+    assert capsys.readouterr().err == (
+        'error: params.yaml: gate.metric = "precision": must be one of roc_auc, accuracy, f1, r2, rmse, mae\n'
+    )
     assert not Path("reports/gate.json").exists()
 
 

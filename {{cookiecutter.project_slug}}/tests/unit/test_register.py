@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -180,7 +181,8 @@ def test_main_gates_again_when_the_champion_moved(
     champion = register_model(train.fit(task_data, data_settings, project.params["train"]), name)
     client.set_registered_model_alias(name, "champion", champion)
     higher = metrics.METRICS[metric].higher_is_better
-    project.params["gate"].update(threshold=-1e9 if higher else 1e9, tolerance=0.0)
+    low = metrics.METRICS[metric].low
+    project.params["gate"].update(threshold=(low if math.isfinite(low) else -1e9) if higher else 1e9, tolerance=0.0)
     project.save_params()
     champion_value = gate.score_champion(
         project.params["register"], data_settings["task"], metric, pd.read_csv("data/prepared/holdout.csv"), TARGET

@@ -1,0 +1,88 @@
+"""The registered champion serves: pyfunc loads `models:/<name>@champion` and predicts raw rows.
+
+The synthetic tables hold every kind of column a project meets: integers, floats with gaps,
+categories with gaps and free text with gaps. The run also carries what a reviewer needs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import gate, register, train
+
+TARGET = "target value"
+pytestmark = pytest.mark.filterwarnings("ignore:Hint. Inferred schema contains integer column:UserWarning")
+
+
+@pytest.fixture
+def registered(project, client: Any, make_frame: Callable[..., pd.DataFrame]) -> Callable[[str], str]:
+    """Train on a synthetic table of the given task, register it through the command; return the model name."""
+    import joblib
+
+    def run(task: str) -> str:
+        frame = make_frame(task, rows=160, seed=3)
+        project.params["data"] = {"task": task, "target": TARGET}
+        project.params["gate"]["metric"] = "roc_auc" if task == "classification" else "r2"
+        project.save_params()
+        project.write_csv(frame.tail(60), "data/prepared/holdout.csv")
+        Path("models").mkdir(exist_ok=True)
+        joblib.dump(train.fit(frame.head(100), project.params["data"], project.params["train"]), "models/model.joblib")
+        Path("reports/plots").mkdir(parents=True, exist_ok=True)
+        Path("reports/plots/residuals.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+        Path("reports/validation").mkdir(parents=True, exist_ok=True)
+        Path("reports/validation/summary.json").write_text(json.dumps({"success": True}), encoding="utf-8")
+        Path("reports/metrics.json").write_text(json.dumps({"r2": 0.5, "roc_auc": 0.5}), encoding="utf-8")
+        decision = {"passed": True, "metric": project.params["gate"]["metric"], "candidate": 0.5, "champion": None}
+        decision["model_md5"] = gate.file_md5("models/model.joblib")
+        Path("reports/gate.json").write_text(json.dumps(decision), encoding="utf-8")
+        args = ["--model", "models/model.joblib", "--holdout", "data/prepared/holdout.csv"]
+        assert register.main([*args, "--gate", "reports/gate.json", "--metrics", "reports/metrics.json"]) == 0
+        return project.params["register"]["model_name"]
+
+    return run
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_champion_predicts_raw_holdout_rows_and_its_input_example(task: str, registered: Callable) -> None:
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow.models import Model
+
+    name = registered(task)
+    uri = f"models:/{name}@champion"
+    served = mlflow.pyfunc.load_model(uri)
+    rows = pd.read_csv("data/prepared/holdout.csv").drop(columns=[TARGET])
+    assert rows.dtypes.map(str).tolist().count("int64") >= 1  # an integer column, as read from the CSV
+    assert len(served.predict(rows)) == len(rows)
+
+    local = mlflow.artifacts.download_artifacts(uri)
+    example = Model.load(local).load_input_example(local)
+    assert len(served.predict(example)) == len(example)
+
+    gaps = rows.head(3).copy()
+    for column in gaps.select_dtypes("float").columns:
+        gaps[column] = np.nan
+    for column in gaps.select_dtypes("object").columns:
+        gaps[column] = None
+    assert len(served.predict(gaps)) == 3  # floats, categories and text may all be missing at serving time
+
+
+def test_the_run_carries_what_a_reviewer_needs(registered: Callable, client: Any) -> None:
+    name = registered("regression")
+    version = client.get_model_version(name, "1")
+    run = client.get_run(version.run_id)
+    assert run.data.metrics["model_size_bytes"] == Path("models/model.joblib").stat().st_size
+    assert run.data.params["gate.metric"] == "r2"
+    logged = {item.path for item in client.list_artifacts(version.run_id, "reports")}
+    assert {"reports/gate.json", "reports/summary.json", "reports/plots"} <= logged
+    plots = {item.path for item in client.list_artifacts(version.run_id, "reports/plots")}
+    assert plots == {"reports/plots/residuals.png"}
+    assert version.tags["model_md5"] == gate.file_md5("models/model.joblib")
+    assert version.tags["gate"] == "passed"
