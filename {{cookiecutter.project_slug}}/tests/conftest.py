@@ -240,7 +240,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """A real `mlflow server` on 127.0.0.1 (sqlite store, proxied artifacts), started for these tests and stopped after."""
+    """Start a real `mlflow server` on 127.0.0.1 (sqlite store, proxied artifacts) for these tests; stop it after."""
     import os
     import subprocess
     import sys
@@ -263,7 +263,8 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
                         break
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"mlflow server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+                    log_text = (folder / "server.log").read_text()[-2000:]
+                    raise RuntimeError(f"mlflow server did not start: {log_text}") from None
                 time.sleep(0.5)
         yield url
     finally:

@@ -88,10 +88,12 @@ def _try_lock(registry: Registry, name: str, me: dict[str, str], command: str) -
 
 
 @contextlib.contextmanager
-def locked(registry: Registry, command: str, wait_seconds: float = LOCK_EXPIRY_SECONDS + 60) -> Iterator[None]:
-    """Hold the registry lock of the model for the block; wait for another holder, break a dead one."""
+def locked(
+    registry: Registry, command: str, wait_seconds: float = LOCK_EXPIRY_SECONDS + 60
+) -> Iterator[dict[str, str] | None]:
+    """Hold the registry lock for the block, giving the tags of a dead holder whose lock was broken, if any."""
     name, me = f"{registry.name}.lock", actor()
-    deadline, announced = time.monotonic() + wait_seconds, 0.0
+    deadline, announced, broken = time.monotonic() + wait_seconds, 0.0, None
     while not _try_lock(registry, name, me, command):
         holder = registry.call(f"reading the lock {name!r}", registry.client.get_registered_model, name)
         tags = dict(holder.tags) if holder is not None else {}
@@ -100,6 +102,7 @@ def locked(registry: Registry, command: str, wait_seconds: float = LOCK_EXPIRY_S
         stale = _lock_is_stale(tags) if holder is not None else None
         if stale:
             print(f"{command}: breaking the registry lock of {tags.get('command', '?')}: {stale}", file=sys.stderr)
+            broken = tags
             registry.call(f"breaking the lock {name!r}", registry.client.delete_registered_model, name, write=True)
             continue
         if time.monotonic() > deadline:
@@ -110,7 +113,7 @@ def locked(registry: Registry, command: str, wait_seconds: float = LOCK_EXPIRY_S
             announced = time.monotonic()
         time.sleep(LOCK_POLL_SECONDS)
     try:
-        yield
+        yield broken
     finally:
         registry.call(f"releasing the lock {name!r}", registry.client.delete_registered_model, name, write=True)
 
@@ -150,12 +153,13 @@ def _apply(registry: Registry, record: dict[str, Any]) -> None:
     registry.call(what, registry.client.delete_registered_model_tag, registry.name, PENDING_TAG, write=True)
 
 
-def recover(registry: Registry, command: str) -> None:
-    """Complete a move that a killed run left half-done (call inside the lock)."""
+def recover(registry: Registry, command: str) -> dict[str, Any] | None:
+    """Complete a move that a killed run left half-done (call inside the lock); return its record."""
     record = pending(registry)
     if record:
         print(f"{command}: completing the interrupted {record['command']}: {describe_moves(record['moves'])}")
         _apply(registry, record)
+    return record
 
 
 def move(registry: Registry, command: str, moves: list[Move]) -> None:
@@ -188,12 +192,27 @@ def audit(registry: Registry, record: dict[str, Any]) -> None:
     """Write one run that records who moved which aliases, from where."""
     experiment = audit_experiment(registry, create=True)
     tags = {f"alias.{alias}": f"{old or '-'} -> {new or '-'}" for alias, old, new in record["moves"]}
-    tags.update({key: str(record.get(key, "")) for key in ("command", "by", "git_commit", "ci_run", "at")})
+    tags.update(
+        {key: str(record.get(key, "")) for key in ("command", "by", "git_commit", "ci_run", "at", "host", "pid")}
+    )
     run_name = f"{record['command']}: {describe_moves(record['moves'])}"
     run = registry.call(
         "writing the audit run", registry.client.create_run, experiment, tags=tags, run_name=run_name, write=True
     )
     registry.call("closing the audit run", registry.client.set_terminated, run.info.run_id, write=True)
+
+
+def finished_by_dead_holder(registry: Registry, broken: dict[str, str] | None, command: str) -> list[Move] | None:
+    """Return the moves of `command` if the dead holder of a broken lock had completed them before dying."""
+    if not broken or broken.get("command") != command:
+        return None
+    last = last_moves(registry, 1)
+    if not last or [last[0].get(key) for key in ("command", "host", "pid")] != [command, broken["host"], broken["pid"]]:
+        return None
+    moves = [
+        (key.removeprefix("alias."), *value.split(" -> ")) for key, value in last[0].items() if key.startswith("alias.")
+    ]
+    return [(alias, None if old == "-" else old, None if new == "-" else new) for alias, old, new in moves]
 
 
 def last_moves(registry: Registry, count: int = 5) -> list[dict[str, str]]:

@@ -2,7 +2,8 @@
 
 `promote --version N` points champion at version N; the version it replaces keeps
 `previous-champion`. `rollback` swaps champion and previous-champion, so running it twice
-returns to where it started, and it never reports success without moving champion. Both run
+returns to where it started, and it never reports success without moving champion; a rerun
+after a killed rollback completes that rollback rather than swapping back. Both run
 inside the registry lock and record each move in the audit trail (see aliases.py).
 Exit codes: 0 moved, 1 refused, 2 a bad setting or version, 4 the registry could not answer.
 """
@@ -13,7 +14,7 @@ import argparse
 import re
 import sys
 
-from .aliases import locked, move, recover
+from .aliases import finished_by_dead_holder, locked, move, recover
 from .params import ParamsError, load_params, section
 from .registry import CHAMPION, PREVIOUS_CHAMPION, Registry, RegistryError, connect
 
@@ -48,8 +49,15 @@ def promote(registry: Registry, version: str) -> str | None:
 
 def rollback(registry: Registry) -> tuple[str, str]:
     """Swap champion and previous-champion; return (new champion, new previous champion)."""
-    with locked(registry, "rollback"):
-        recover(registry, "rollback")
+    with locked(registry, "rollback") as broken:
+        interrupted = recover(registry, "rollback")
+        if interrupted and interrupted["command"] == "rollback":
+            done = interrupted["moves"]
+        else:
+            done = finished_by_dead_holder(registry, broken, "rollback")
+        if done:  # a killed rollback: completing it is this run's work, not a second swap back
+            moved = {alias: new for alias, _, new in done}
+            return moved[CHAMPION], moved[PREVIOUS_CHAMPION]
         aliases = registry.aliases()
         previous, current = aliases.get(PREVIOUS_CHAMPION), aliases.get(CHAMPION)
         if previous is None or current is None:
