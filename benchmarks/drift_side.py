@@ -67,18 +67,31 @@ def load_drift():
     return importlib.import_module("template_pkg.drift")
 
 
-def drift_params() -> dict:
-    """Return the shipped params.yaml sections the command needs: its `drift` section and a `data` section.
+# Answers that stand in for the template variables of params.yaml (a regression project).
+ANSWERS = {
+    "task": "regression",
+    "target_column": '"target"',
+    "model": "linear",
+    "primary_metric": "r2",
+    "metric_threshold": "0.3",
+    "model_name": '"benchmark"',
+    "mlflow_tracking_uri": '""',
+}
 
-    The file is a template (other sections hold Jinja), so only the `drift` block is parsed.
+
+def drift_params() -> dict:
+    """Return the shipped params.yaml as a project with the answers above would have it.
+
+    The file is a template, so each `{{ cookiecutter.x ... }}` is replaced by its answer first.
     """
+    import re
+
     import yaml
 
-    lines = PARAMS.read_text(encoding="utf-8").splitlines()
-    start = lines.index("drift:")
-    end = next((i for i in range(start + 1, len(lines)) if lines[i] and not lines[i][0].isspace()), len(lines))
-    block = yaml.safe_load("\n".join(lines[start:end]))
-    return {"data": {"task": "regression", "target": "target"}, **block}
+    text = re.sub(
+        r"\{\{\s*cookiecutter\.(\w+)[^}]*\}\}", lambda found: ANSWERS[found.group(1)], PARAMS.read_text("utf-8")
+    )
+    return yaml.safe_load(text)
 
 
 def generate(folder: Path, rows: int) -> dict:
@@ -101,20 +114,23 @@ def generate(folder: Path, rows: int) -> dict:
 
 
 def time_statistics(folder: Path, repeats: int) -> dict:
-    """Time drift.compare_tables on two in-memory tables: per column, type check, NaN handling, sort, statistic."""
+    """Time drift.command.compare_tables on two in-memory tables: type check, NaN handling, sort, statistics."""
     import pandas as pd
 
-    drift = load_drift()
-    settings = drift.drift_settings(drift_params())
+    load_drift()
+    command, tables_module = sys.modules["template_pkg.drift.command"], sys.modules["template_pkg.drift.tables"]
+    verdict = sys.modules["template_pkg.drift.verdict"].verdict
+    settings = drift_params()["drift"]
     reference, current = pd.read_parquet(folder / "reference.parquet"), pd.read_parquet(folder / "current.parquet")
-    tables = drift.FrameTable(Path("reference"), reference), drift.FrameTable(Path("current"), current)
-    drift.compare_tables(*tables, settings, target=None)  # warm up: imports, first-touch memory
+    tables = tables_module.FrameTable(Path("reference"), reference), tables_module.FrameTable(Path("current"), current)
+    command.compare_tables(*tables, settings, target=None)  # warm up: imports, first-touch memory
     seconds = {}
     for workers in (1, None):
         runs = []
         for _ in range(repeats):
             start = time.perf_counter()
-            result, _ = drift.compare_tables(*tables, settings, target=None, workers=workers)
+            result, _ = command.compare_tables(*tables, settings, target=None, workers=workers)
+            result.update(verdict(result, settings))
             runs.append(time.perf_counter() - start)
         seconds["1 thread" if workers == 1 else "1 thread per core"] = {
             "best": min(runs),
@@ -137,7 +153,7 @@ def run_command(folder: Path) -> dict:
     drift = load_drift()
     params = folder / "params.yaml"
     params.write_text(yaml.safe_dump(drift_params()), encoding="utf-8")
-    args = ["--params", str(params), "--reference", str(folder / "reference.parquet")]
+    args = ["--no-model", "--params", str(params), "--reference", str(folder / "reference.parquet")]
     args += ["--current", str(folder / "current.parquet"), "--report-dir", str(folder / "report")]
     start = time.perf_counter()
     code = drift.main(args)

@@ -148,8 +148,13 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the speed comparison")
     parser.add_argument("--scale-rows", type=int, default=10_000_000, help="rows of the scale run (0: skip)")
     parser.add_argument("--repeats", type=int, default=6, help="timed runs of the template (half as many of Evidently)")
+    parser.add_argument(
+        "--rates", action="store_true", help="measure false alarms and detection instead (drift_rates.py)"
+    )
     args = parser.parse_args()
     drift_python = environment("drift")
+    if args.rates:
+        return subprocess.run([str(drift_python), str(HERE / "drift_rates.py")]).returncode
     results = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "python": sys.version.split()[0]}
     results["speed"] = speed(drift_python, environment("evidently"), args.rows, args.repeats)
     if args.scale_rows:

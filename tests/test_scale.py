@@ -197,6 +197,7 @@ def test_a_missing_bucket_fails_with_one_line(clone, s3_store):
     errors = error_lines(result)
     assert len(errors) == 1, result.stdout + result.stderr
     assert "bucket does not exist" in errors[0], errors[0]
+    assert "a bucket that does not exist must be created first (docs/servers.md)" in result.stderr
 
 
 def test_wrong_credentials_fail_with_one_line_and_no_secret(clone, s3_store):

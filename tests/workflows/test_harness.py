@@ -197,6 +197,56 @@ def test_composite_actions_get_inputs_defaults_and_give_outputs(rehearse):
     assert run.conclusion == "success", run.log
 
 
+REPORTER = """
+name: report
+outputs:
+  wrote: {description: the report step's outcome, value: "${{ steps.write.outcome }}"}
+runs:
+  using: composite
+  steps:
+    - id: write
+      if: ${{ !cancelled() }}
+      shell: bash
+      run: echo written
+    - id: only-on-success
+      shell: bash
+      run: echo never
+"""
+
+
+def test_a_composite_after_a_failure_sees_it_but_succeeds_on_its_own_steps(rehearse):
+    rehearsal = rehearse(
+        {
+            "w.yml": f"""
+            on: push
+            jobs:
+              build:
+                runs-on: ubuntu-latest
+                timeout-minutes: 5
+                permissions:
+                  contents: read
+                outputs:
+                  wrote: ${{{{ steps.report.outputs.wrote }}}}
+                steps:
+                  - uses: {CHECKOUT}
+                    with:
+                      persist-credentials: false
+                  - run: exit 1
+                  - id: report
+                    if: ${{{{ !cancelled() }}}}
+                    uses: ./.github/actions/report
+            """
+        },
+        {".github/actions/report/action.yml": REPORTER},
+    )
+    run = rehearsal.run("w.yml", push(rehearsal.repo))
+    build = run.jobs["build"]
+    assert build.result == "failure"
+    assert [s.outcome for s in build.steps] == ["success", "failure", "success"], run.log
+    assert "[success] echo written" in build.step("report").log and "[skipped] echo never" in build.step("report").log
+    assert build.outputs == {"wrote": "success"}
+
+
 def test_contexts_are_only_where_github_offers_them(rehearse):
     composite = COMPOSITE.replace("${{ inputs.who }}", "${{ vars.WHO }}")
     rehearsal = rehearse(

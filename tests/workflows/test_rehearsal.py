@@ -97,14 +97,19 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
     repo, state = rehearsal.repo, rehearsal.state
     set_params(rehearsal, "fewer-trees", "Use 100 trees", "n_estimators: 200", "n_estimators: 100")
     first = rehearsal.run("train.yml", pull_request(repo, state, "fewer-trees", 1))
-    assert first.jobs["train"].result == "success", ok(first)
+    assert first.jobs["train-pr"].result == "success", ok(first)
     assert first.jobs["comment"].result == "success", ok(first)
+    # Pull-request code gets no cloud token, no job with the registry's write credentials, and
+    # leaves nothing for a register job.
+    assert first.jobs["train-pr"].permissions == {"contents": "read", "metadata": "read"}
+    assert {job: first.jobs[job].result for job in ("train", "register")} == {"train": "skipped", "register": "skipped"}
+    assert not (first.artifacts / "pipeline").exists()
     [comment] = state.comments(1)
-    for text in (comment["body"], first.jobs["train"].summary):
+    for text in (comment["body"], first.jobs["train-pr"].summary):
         assert "✅ Gate: passed" in text and "meets the threshold" in text
         assert "| Metric | `origin/main` | this run | change |" in text
-        assert "| roc_auc |" in text
-        assert "train.random_forest.n_estimators | 200 | 100" in text
+        assert "| roc\\_auc |" in text  # Markdown-escaped by the report
+        assert "train.random\\_forest.n\\_estimators | 200 | 100" in text
         assert "✅ Data validation: passed" in text
         assert f"/actions/runs/{first.run_id}/artifacts/" in text
     assert comment["body"].startswith(MARKER)
@@ -114,7 +119,7 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
     assert second.conclusion == "success", ok(second)
     [updated] = state.comments(1)
     assert updated["id"] == comment["id"]
-    assert "train.random_forest.n_estimators | 200 | 150" in updated["body"]
+    assert "train.random\\_forest.n\\_estimators | 200 | 150" in updated["body"]
     assert [c["method"] for c in state.calls() if c["method"].endswith("Comment")] == [
         "issues.createComment",
         "issues.updateComment",
@@ -133,8 +138,8 @@ def test_pull_request_from_a_fork_is_green_and_attempts_no_comment(rehearsal):
     assert run.conclusion == "success", ok(run)
     assert run.jobs["comment"].result == "skipped"
     assert state.calls()[calls:] == []
-    assert "Gate: passed" in run.jobs["train"].summary
-    assert run.jobs["train"].permissions == {"contents": "read", "metadata": "read"}
+    assert "Gate: passed" in run.jobs["train-pr"].summary
+    assert run.jobs["train-pr"].permissions == {"contents": "read", "metadata": "read"}
 
 
 def test_failing_gate_fails_the_job_and_nothing_is_registered(rehearsal):
@@ -146,7 +151,8 @@ def test_failing_gate_fails_the_job_and_nothing_is_registered(rehearsal):
         rehearsal.repo.commit("main", "Back to the usual threshold", {"params.yaml": before})
     train = run.jobs["train"]
     assert train.result == "failure", ok(run)
-    assert train.step("Run the pipeline (ingest, validate, train, evaluate, gate)").outcome == "failure"
+    assert train.step("Run the pipeline").outcome == "failure"
+    assert train.step("publish").outcome == "success"  # the failed gate is still reported
     assert run.jobs["register"].result == "skipped"
     assert not (run.artifacts / "model-registry").exists()
     assert "❌ Gate: failed" in train.summary and "misses the threshold 1.0" in train.summary
@@ -176,8 +182,46 @@ def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_training(rehea
     assert second.conclusion == "success", ok(second)
     assert [i["number"] for i in rehearsal.state.issues()] == [issue["number"]]
     assert len(rehearsal.state.comments(issue["number"])) == 1
-    assert [(d["workflow"], d["job"]) for d in rehearsal.state.dispatches()] == [("train.yml", "retrain")] * 2
+    dispatched = [(d["workflow"], d["job"], d["ref"]) for d in rehearsal.state.dispatches()]
+    assert dispatched == [("train.yml", "retrain", rehearsal.repo.default_branch)] * 2
     set_params(rehearsal, "main", "Unshift the current batch", "shift: 3.0", "shift: 0.0")
+
+
+def test_retrain_dispatched_on_the_default_branch_registers(rehearsal):
+    # What drift.yml's `gh workflow run train.yml` starts (the default branch, no inputs).
+    run = rehearsal.run("train.yml", workflow_dispatch(rehearsal.repo, "train.yml"))
+    assert run.conclusion == "success", ok(run)
+    assert run.jobs["train-pr"].result == "skipped"
+    register = run.jobs["register"]
+    assert register.result == "success", ok(run)
+    assert register.environment == "model-registry"
+    model = params(rehearsal)["register"]["model_name"]
+    assert aliases(run.artifacts / "model-registry" / "mlflow.db", model) == {"champion": 1, "challenger": 1}
+
+
+def test_dispatch_on_another_branch_trains_but_never_registers(rehearsal):
+    rehearsal.repo.commit("experiment", "Try an idea", {"NOTES.md": "an experiment\n"})
+    run = rehearsal.run("train.yml", workflow_dispatch(rehearsal.repo, "train.yml", branch="experiment"))
+    assert run.conclusion == "success", ok(run)
+    assert run.jobs["train"].result == "success", ok(run)
+    assert "Gate: passed" in run.jobs["train"].summary
+    assert run.jobs["register"].result == "skipped"
+    # Nothing kept for a registration: no gated-outputs artifact, no registry.
+    assert not (run.artifacts / "pipeline").exists()
+    assert not (run.artifacts / "model-registry").exists()
+
+
+@pytest.mark.parametrize("version", ["2; touch X #", "$(shell touch X)"])
+def test_promote_refuses_a_hostile_version_before_any_shell_runs_it(rehearsal, version):
+    run = rehearsal.run("promote.yml", workflow_dispatch(rehearsal.repo, "promote.yml", {"version": version}))
+    promote = run.jobs["promote"]
+    assert promote.result == "failure", ok(run)
+    step = promote.step("Move champion to the chosen version")
+    assert step.outcome == "failure"
+    assert "VERSION must be a positive integer such as 3" in step.log, ok(run)
+    assert "Traceback" not in step.log
+    # The run's folder holds every job's workspace, HOME and temp files: no X anywhere.
+    assert not [path for path in run.artifacts.parent.rglob("X")], "the hostile input reached a shell"
 
 
 def test_promote_and_rollback_move_champion_in_a_shared_registry(rehearsal, first_push, tmp_path_factory):

@@ -258,8 +258,11 @@ def schedule(repo: Repository, cron: str) -> Event:
     return Event("schedule", {"schedule": cron}, ref=f"refs/heads/{branch}", sha=repo.sha(branch))
 
 
-def workflow_dispatch(repo: Repository, workflow: str, inputs: dict[str, Any] | None = None) -> Event:
-    branch = repo.default_branch
+def workflow_dispatch(
+    repo: Repository, workflow: str, inputs: dict[str, Any] | None = None, branch: str | None = None
+) -> Event:
+    """A run started by hand or through the API, on `branch` (the default branch unless given)."""
+    branch = branch or repo.default_branch
     payload = {
         "inputs": inputs or {},
         "ref": f"refs/heads/{branch}",

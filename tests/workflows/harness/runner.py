@@ -536,14 +536,14 @@ class JobRun:
             raise NotRehearsable(f"local action {uses} is not a composite action")
         inputs = self.action_inputs(uses, metadata, with_, contexts, scope)
         inner = Scope(self, composite=inputs, action_path=folder, env=env, parent_failed=scope.failed)
-        failed = self.run_steps(metadata["runs"].get("steps") or [], inner)
+        self.run_steps(metadata["runs"].get("steps") or [], inner)
         log.extend(f"  [{r.outcome}] {r.name}\n{r.log}" for r in inner.results)
         outputs = {}
         for name, spec in (metadata.get("outputs") or {}).items():
             outputs[name] = self.rehearsal.expressions.render_string(
                 (spec or {}).get("value"), inner.contexts(AT_COMPOSITE)
             )
-        if failed:
+        if inner.steps_failed:  # its own steps decide its outcome, not the failures before it
             raise StepFailure(f"composite action {uses} failed")
         return outputs
 
@@ -556,7 +556,8 @@ class Scope:
         self.env = dict(env or {})
         self.steps: dict[str, dict[str, Any]] = job.steps if composite is None else {}
         self.results: list[StepResult] = job.results if composite is None else []
-        self.failed = parent_failed
+        self.failed = parent_failed  # what status functions see: earlier failures count too
+        self.steps_failed = False  # whether a step of this scope failed
         defaults = ((job.spec.get("defaults") or {}).get("run") or {}) if composite is None else {}
         run_defaults = (job.run.workflow.get("defaults") or {}).get("run") or {}
         self.default_shell = defaults.get("shell") or (run_defaults.get("shell") if composite is None else None)
@@ -579,7 +580,7 @@ class Scope:
         self.results.append(result)
         self.steps[step_id] = {"outputs": result.outputs, "outcome": result.outcome, "conclusion": result.conclusion}
         if result.conclusion == "failure":
-            self.failed = True
+            self.failed = self.steps_failed = True
             if self.composite is None:
                 self.job.failed = True
 

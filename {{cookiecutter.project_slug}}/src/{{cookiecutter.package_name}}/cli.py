@@ -22,7 +22,7 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "promote": "Point the champion alias at a given model version.",
     "rollback": "Point the champion alias back at the previous champion.",
     "drift": "Compare current data with the reference data.",
-    "current": "Write a batch of 'current' data from the demo data, optionally shifted.",
+    "current": "Write a demo batch of 'current' data from the holdout rows, optionally shifted.",
     "report": "Write the Markdown report of a training run.",
     "status": "Show the registered versions that carry an alias.",
 }

@@ -1,8 +1,11 @@
-"""Write a batch of "current" data sampled from the demo data: `python -m <package> current [--shift X]`.
+"""Write a demo batch of "current" data: `python -m <package> current [--shift X]`.
 
-The batch goes where `drift` looks for it (params.yaml `drift.current`), so the scheduled drift
-check has data to compare from the first day. `--shift 1` moves the numeric features by one
-standard deviation, which `drift` must then report.
+The batch is sampled from rows the model never trained on (params.yaml `current.source`, the
+holdout split by default) and goes where `drift` looks for it (`drift.current`), so the scheduled
+drift check has data to compare from the first day. `--shift 1` makes drift the check must report,
+without values the data could never hold: measurements (numbers with decimals) move by one
+standard deviation; whole numbers (codes, counts) and categories are drawn again with frequencies
+tilted towards their larger or rarer values, so each column keeps its type and its set of values.
 """
 
 from __future__ import annotations
@@ -12,50 +15,65 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .data import DataError, read_table, write_table
-from .drift_columns import is_numeric
+from .drift.columns import is_numeric
 from .params import ParamsError, load_params, section
 
 
+def is_measurement(values: pd.Series, code_max_values: int = 5) -> bool:
+    """Return True for numbers with decimals and many values, which a shift may move.
+
+    Whole numbers are codes or counts, and a handful of distinct values (flags, scaled codes) are
+    categories in all but name: moving them would make values the data cannot hold.
+    """
+    if not is_numeric(values):
+        return False
+    finite = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = finite[np.isfinite(finite)]
+    whole = np.array_equal(finite, np.round(finite))
+    return bool(finite.size) and not whole and np.unique(finite).size > code_max_values
+
+
 def shifted_columns(frame: pd.DataFrame, columns: list[str], target: str | None) -> list[str]:
-    """Return the columns to shift: the ones named, or every numeric feature column."""
+    """Return the feature columns to shift: the ones named, or every feature column."""
     features = [name for name in frame.columns if name != target]
-    if not columns:
-        return [name for name in features if is_numeric(frame[name])]
     for name in columns:
         if name not in features:
             raise DataError(f"cannot shift {name!r}: not a feature column of the source data")
-        if not is_numeric(frame[name]):
-            raise DataError(f"cannot shift {name!r}: only numeric columns can be shifted")
-    return list(columns)
+    return list(columns) or features
 
 
-def make_batch(frame: pd.DataFrame, rows: int, seed: int, shift: float, columns: list[str]) -> pd.DataFrame:
-    """Return `rows` random rows of `frame`, with `columns` moved by `shift` standard deviations."""
+def tilted_weights(values: pd.Series, shift: float) -> np.ndarray:
+    """Return sampling weights that move a column towards larger (codes) or rarer (categories) values."""
+    if is_numeric(values):
+        score = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    else:  # categories ordered from most to least common
+        rank = values.map(values.value_counts().rank(method="first", ascending=False))
+        score = rank.to_numpy(dtype=np.float64, na_value=np.nan)
+    spread = np.nanstd(score)
+    z = (score - np.nanmean(score)) / spread if spread > 0 else np.zeros_like(score)
+    weights = np.exp(np.clip(shift * np.nan_to_num(z), -30, 30))
+    return weights / weights.sum()
+
+
+def make_batch(
+    frame: pd.DataFrame, rows: int, seed: int, shift: float, columns: list[str], code_max_values: int = 5
+) -> pd.DataFrame:
+    """Return `rows` random rows of `frame`, with `columns` shifted by `shift` standard deviations."""
+    rng = np.random.default_rng(seed)
     batch = frame.sample(n=min(rows, len(frame)), random_state=seed).reset_index(drop=True)
     for name in columns if shift else []:
-        batch[name] = batch[name] + shift * float(frame[name].std())
+        values = frame[name]
+        if is_measurement(values, code_max_values):
+            batch[name] = batch[name] + shift * float(values.std())
+        elif values.nunique() > 1:
+            # Draw this column's values again, from the whole source, with tilted frequencies.
+            drawn = rng.choice(len(values), size=len(batch), p=tilted_weights(values, shift))
+            batch[name] = values.iloc[drawn].to_numpy()
     return batch
-
-
-def settings_from(params: dict[str, Any]) -> dict[str, Any]:
-    """Return params.yaml `current`, or raise ParamsError naming the first setting that is wrong."""
-    settings = section(params, "current")
-    if not isinstance(settings.get("source"), str) or not settings["source"]:
-        raise ParamsError(f"params.yaml: current.source must be a file path, got {settings.get('source')!r}")
-    for name in ("rows", "seed"):
-        value = settings.get(name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < (1 if name == "rows" else 0):
-            raise ParamsError(f"params.yaml: current.{name} must be a whole number, got {value!r}")
-    shift = settings.get("shift")
-    if isinstance(shift, bool) or not isinstance(shift, int | float):
-        raise ParamsError(f"params.yaml: current.shift must be a number, got {shift!r}")
-    columns = settings.get("shift_columns") or []
-    if not isinstance(columns, list) or not all(isinstance(name, str) for name in columns):
-        raise ParamsError("params.yaml: current.shift_columns must be a list of column names")
-    return {**settings, "shift_columns": columns}
 
 
 def write_batch(batch: pd.DataFrame, path: Path) -> None:
@@ -69,9 +87,9 @@ def write_batch(batch: pd.DataFrame, path: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__} current", description="Write a batch of current data from the demo data."
+        prog=f"python -m {__package__} current", description="Write a demo batch of current data from the holdout rows."
     )
-    parser.add_argument("--shift", type=float, help="standard deviations added to the numeric features (default: 0)")
+    parser.add_argument("--shift", type=float, help="drift to add, in standard deviations (default: current.shift)")
     parser.add_argument("--rows", type=int, help="rows in the batch (default: params.yaml current.rows)")
     parser.add_argument("--seed", type=int, help="sample seed (default: params.yaml current.seed)")
     parser.add_argument("--source", help="data to sample from (default: params.yaml current.source)")
@@ -80,27 +98,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def build(args: argparse.Namespace, params: dict[str, Any]) -> tuple[pd.DataFrame, Path, Path, int]:
+    """Return the batch, where it goes, where it came from and how many columns were shifted."""
+    settings = section(params, "current")
+    if args.rows is not None and args.rows < 1:
+        raise ParamsError(f"--rows must be at least 1, got {args.rows}")
+    out = Path(args.out or section(params, "drift")["current"])
+    source = Path(args.source or settings["source"])
+    if not source.is_file():
+        raise DataError(f"{source}: file not found; the ingest stage writes it (make repro, or make reference)")
+    frame = read_table(source)
+    shift = settings["shift"] if args.shift is None else args.shift
+    columns = shifted_columns(frame, settings.get("shift_columns") or [], section(params, "data").get("target"))
+    seed = settings["seed"] if args.seed is None else args.seed
+    codes = section(params, "drift")["categorical_max_values"]  # what drift compares as categories
+    batch = make_batch(frame, args.rows or settings["rows"], seed, shift, columns, codes)
+    return batch, out, source, len(columns) if shift else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Write the batch; return 0, or 2 with one line on stderr if something is wrong."""
     args = parse_args(argv)
     try:
         params = load_params(args.params)
-        settings = settings_from(params)
-        out = Path(args.out or section(params, "drift").get("current") or "")
-        if not out.name:
-            raise ParamsError("params.yaml: drift.current must be a file path")
-        if args.rows is not None and args.rows < 1:
-            raise ParamsError(f"--rows must be at least 1, got {args.rows}")
-        source = Path(args.source or settings["source"])
-        frame = read_table(source)
-        shift = settings["shift"] if args.shift is None else args.shift
-        columns = shifted_columns(frame, settings["shift_columns"], section(params, "data").get("target"))
-        seed = settings["seed"] if args.seed is None else args.seed
-        batch = make_batch(frame, args.rows or settings["rows"], seed, shift, columns)
+        batch, out, source, shifted = build(args, params)
         write_batch(batch, out)
     except (ParamsError, DataError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    moved = f"; {len(columns)} numeric columns shifted by {shift:g} x their standard deviation" if shift else ""
+    moved = f"; {shifted} feature columns shifted" if shifted else ""
     print(f"wrote {out}: {len(batch)} rows sampled from {source}{moved}")
     return 0

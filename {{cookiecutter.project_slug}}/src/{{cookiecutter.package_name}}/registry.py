@@ -66,8 +66,8 @@ def classify(error: BaseException) -> str:
             return "missing"
         status = error.get_http_status_code()
         return "transient" if status >= 500 or status == 429 else "fatal"
-    if type(error).__module__.startswith("sqlalchemy") and "locked" in str(error):
-        return "transient"
+    if type(error).__module__.startswith("sqlalchemy") and ("locked" in str(error) or "already exists" in str(error)):
+        return "transient"  # a busy sqlite file, or another process creating the embedded store's tables
     if isinstance(error, ConnectionError | TimeoutError):
         return "transient"
     return "fatal"
@@ -111,9 +111,10 @@ class Registry:
         self.uri = tracking_uri(settings)
         self.name = settings["model_name"]
         self.retry_seconds = float(settings.get("retry_seconds", DEFAULT_RETRY_SECONDS))
-        mlflow.set_tracking_uri(self.uri)
-        self.client = mlflow.MlflowClient(self.uri)
         self.writes = 0
+        mlflow.set_tracking_uri(self.uri)
+        # Opening an embedded store creates its tables, which can fail like any other call.
+        self.client = self.call("opening the registry", mlflow.MlflowClient, self.uri)
 
     def call(self, what: str, function: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> Any:
         """Run one registry call: None for a definite "does not exist", retries announced, else RegistryError."""

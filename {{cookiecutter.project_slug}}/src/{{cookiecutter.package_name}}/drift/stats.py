@@ -1,8 +1,10 @@
 """Drift statistics: pure functions from a reference and a current sample to one number.
 
-Numeric samples are passed sorted: sorting is the expensive step, and every numeric statistic
-here reuses it. Each statistic is exact (no sampling, no sketches), so a decision never depends
-on how many rows were read.
+Two kinds of number decide a column: an effect size (Wasserstein distance in reference standard
+deviations, Jensen-Shannon distance, PSI) that says whether a change is large enough to matter, and
+a p-value (Kolmogorov-Smirnov, chi-squared, two proportions) that says whether it is more than the
+noise of samples this size. Numeric samples are passed sorted: sorting is the expensive step, and
+every numeric statistic here reuses it. Each statistic is exact (no sampling, no sketches).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ import math
 
 import numpy as np
 
-NUMERIC_METHODS = ("wasserstein", "ks", "psi")
-CATEGORICAL_METHODS = ("jensenshannon", "chisquare", "psi")
-P_VALUE_METHODS = frozenset({"ks", "chisquare"})  # drift when p < threshold; the others when value >= threshold
+NUMERIC_METHODS = ("wasserstein", "psi")
+CATEGORICAL_METHODS = ("jensenshannon", "psi")
+MIN_EXPECTED = 5  # categories expected fewer times than this in the current sample are pooled for chi-squared
+TAIL = 1e-10  # p-values below this are taken from the asymptotic distribution
 KS_EXACT_MAX_ROWS = 10_000  # scipy.stats.ks_2samp(method="auto") computes the exact p-value up to this size
+EXACT_CHEAP = 1_000_000  # n x m up to which the exact p-value is always cheap
 PSI_FLOOR = 1e-4  # share given to an empty bin, so that PSI stays finite
 CHUNK = 1 << 20  # values handled per vectorised step, which bounds memory on very large columns
 SHORT_PERIOD = 64  # step patterns up to this length are summed column by column (no gather)
@@ -72,13 +76,29 @@ def normalised_wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 def ks_statistic(reference: np.ndarray, current: np.ndarray) -> float:
-    """Return the two-sample Kolmogorov-Smirnov statistic of two sorted samples, as scipy computes it."""
-    n, m = reference.size, current.size
+    """Return the two-sample Kolmogorov-Smirnov statistic of two sorted samples, as scipy computes it.
+
+    The empirical CDFs only change at sample values, and a sample's own CDF at its values is known
+    from positions (the last of each run of ties), so each sample is only counted in the other one.
+    """
     largest = 0.0
-    for points in (reference, current):  # the CDFs only change at sample values
-        gap = np.searchsorted(reference, points, "right") / n - np.searchsorted(current, points, "right") / m
+    for own, other in ((reference, current), (current, reference)):
+        last = np.append(np.flatnonzero(own[1:] != own[:-1]), own.size - 1)  # last position of each run of ties
+        gap = (last + 1) / own.size - counts_at_most(own[last], other) / other.size
         largest = max(largest, float(np.abs(gap).max()))
     return largest
+
+
+def counts_at_most(values: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """Return how many of the sorted `other` are <= each of the sorted, distinct `values`.
+
+    Binary search runs for the shorter array into the longer one, which is several times faster
+    than a million searches into a small batch.
+    """
+    if values.size <= other.size:
+        return np.searchsorted(other, values, "right")
+    below = np.searchsorted(values, other, "left")  # other[i] <= values[k] exactly when below[i] <= k
+    return np.cumsum(np.bincount(below, minlength=values.size + 1))[: values.size]
 
 
 def ks_test(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
@@ -86,13 +106,36 @@ def ks_test(reference: np.ndarray, current: np.ndarray) -> tuple[float, float]:
     from scipy import stats
 
     n, m = reference.size, current.size
-    if max(n, m) <= KS_EXACT_MAX_ROWS:  # scipy's exact distribution; cheap at this size
+    if max(n, m) <= KS_EXACT_MAX_ROWS and n * m <= EXACT_CHEAP:
         result = stats.ks_2samp(reference, current)
         return float(result.statistic), float(result.pvalue)
     statistic = ks_statistic(reference, current)
     larger, smaller = max(n, m), min(n, m)
     effective = np.round(larger * smaller / (larger + smaller))  # scipy's asymptotic branch, same formula
-    return statistic, float(np.clip(stats.distributions.kstwo.sf(statistic, effective), 0.0, 1.0))
+    asymptotic = float(np.clip(stats.distributions.kstwo.sf(statistic, effective), 0.0, 1.0))
+    # Far in the tail scipy's exact distribution is slow and equals the asymptotic value within
+    # 1e-10, which no threshold can tell apart.
+    if max(n, m) <= KS_EXACT_MAX_ROWS and asymptotic >= TAIL:
+        return statistic, float(stats.ks_2samp(reference, current).pvalue)
+    return statistic, asymptotic
+
+
+def ks_pvalue_bound(reference: np.ndarray, current: np.ndarray, distance: float) -> float | None:
+    """Return an upper bound of the KS p-value of two large sorted samples from their Wasserstein distance.
+
+    The area between two CDFs is at most their largest gap times the range of the values, so the
+    KS statistic D is at least W1 / range; the p-value scipy gives for large samples,
+    kstwo.sf(D, n), is at most 2 exp(-2 n D^2) (the Dvoretzky-Kiefer-Wolfowitz inequality with
+    Massart's constant). A bound below the threshold decides without the test, which on a million
+    rows costs more than everything else. None for samples small enough for the exact test.
+    """
+    n, m = reference.size, current.size
+    spread = max(reference[-1], current[-1]) - min(reference[0], current[0])
+    if max(n, m) <= KS_EXACT_MAX_ROWS or not spread > 0:
+        return None
+    effective = np.round(max(n, m) * min(n, m) / (n + m))  # scipy's asymptotic branch, same formula
+    least = min(distance / spread, 1.0)
+    return float(min(1.0, 2 * math.exp(-2 * effective * least**2)))
 
 
 def psi_from_counts(reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
@@ -127,33 +170,66 @@ def chi_squared_pvalue(reference_counts: np.ndarray, current_counts: np.ndarray)
     """Return the p-value of the chi-squared test that both samples come from one category distribution.
 
     Without Yates' correction, so that for two categories it equals the two-proportion z-test.
+    Categories expected fewer than MIN_EXPECTED times in the current sample are pooled into one,
+    because rare categories make the chi-squared approximation raise false alarms.
     """
     from scipy.stats import chi2_contingency
 
+    reference_counts = np.asarray(reference_counts, float)
+    current_counts = np.asarray(current_counts, float)
+    expected = (reference_counts + current_counts) / (reference_counts.sum() + current_counts.sum())
+    rare = expected * current_counts.sum() < MIN_EXPECTED
+    if rare.any() and not rare.all():
+        reference_counts = np.append(reference_counts[~rare], reference_counts[rare].sum())
+        current_counts = np.append(current_counts[~rare], current_counts[rare].sum())
     if len(reference_counts) < 2:
         return 1.0
     table = np.vstack([reference_counts, current_counts])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return 1.0
     return float(chi2_contingency(table, correction=False).pvalue)
 
 
-def numeric_statistic(method: str, reference: np.ndarray, current: np.ndarray, psi_bins: int) -> float:
-    """Return the value a numeric method compares with its threshold."""
+def two_proportions_pvalue(reference: tuple[int, int], current: tuple[int, int]) -> float:
+    """Return the two-sided p-value that two shares (count, rows) are equal (pooled z-test)."""
+    from scipy.stats import norm
+
+    (hits_a, rows_a), (hits_b, rows_b) = reference, current
+    if not rows_a or not rows_b:
+        return 1.0
+    pooled = (hits_a + hits_b) / (rows_a + rows_b)
+    spread = math.sqrt(pooled * (1 - pooled) * (1 / rows_a + 1 / rows_b))
+    if spread == 0:
+        return 1.0
+    return float(2 * norm.sf(abs(hits_a / rows_a - hits_b / rows_b) / spread))
+
+
+def unseen_pvalue(unseen_rows: int, current_rows: int, reference_rows: int) -> float:
+    """Return the chance that `unseen_rows` rows of one kind all fall in the current sample by luck.
+
+    Fisher's exact test, one-sided, of the table [[0, reference_rows], [unseen_rows, current_rows -
+    unseen_rows]]: C(current, k) / C(current + reference, k). One row of a 50-row batch is no
+    evidence; 30 rows of a 200-row batch that a 3,000-row reference never had are.
+    """
+    from scipy.special import gammaln
+
+    k, m, n = unseen_rows, current_rows, reference_rows
+    if k == 0:
+        return 1.0
+    log_p = gammaln(m + 1) - gammaln(m - k + 1) - gammaln(m + n + 1) + gammaln(m + n - k + 1)
+    return float(math.exp(log_p))
+
+
+def numeric_effect(method: str, reference: np.ndarray, current: np.ndarray, psi_bins: int) -> float:
+    """Return the effect size a numeric method compares with its threshold."""
     if method == "wasserstein":
         return normalised_wasserstein(reference, current)
-    if method == "ks":
-        return ks_test(reference, current)[1]
     return psi(reference, current, psi_bins)
 
 
-def categorical_statistic(method: str, reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
-    """Return the value a categorical method compares with its threshold."""
+def categorical_effect(method: str, reference_counts: np.ndarray, current_counts: np.ndarray) -> float:
+    """Return the effect size a categorical method compares with its threshold."""
     if method == "jensenshannon":
         return jensen_shannon(reference_counts, current_counts)
-    if method == "chisquare":
-        return chi_squared_pvalue(reference_counts, current_counts)
     return psi_from_counts(reference_counts, current_counts)
-
-
-def is_drift(method: str, statistic: float, threshold: float) -> bool:
-    """Apply a method's threshold: p-values drift below it, distances at or above it."""
-    return statistic < threshold if method in P_VALUE_METHODS else statistic >= threshold

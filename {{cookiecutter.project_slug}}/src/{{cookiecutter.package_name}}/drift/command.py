@@ -1,0 +1,149 @@
+"""Compare current data with the reference data: `python -m <package> drift`.
+
+Exit code 0: no dataset drift; 3: dataset drift; 2: an error, explained in one line. The verdict is
+drift when any check finds it: the share of drifted columns, the schema (missing or new columns,
+unseen categories), a column's type, the model's quality on labelled rows, or its predictions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..data import DataError
+from ..params import ParamsError, load_params, section
+from .columns import compare_column, missing_column
+from .tables import Table, open_table
+from .verdict import verdict
+
+DRIFT_EXIT_CODE = 3
+ERROR_EXIT_CODE = 2
+COLUMN_MEMORY_BUDGET = 1 << 30  # bytes that columns compared in parallel may hold at once
+
+
+def feature_columns(reference: Table, current: Table, target: str | None) -> tuple[list[str], list[str]]:
+    """Return the feature columns of both tables, or raise DataError if there is nothing to compare."""
+    features = [name for name in reference.columns if name != target]
+    current_features = [name for name in current.columns if name != target]
+    for table, names in ((reference, features), (current, current_features)):
+        if not names:
+            raise DataError(f"{table.path}: has no feature columns, only the target {target!r}")
+    if not set(features) & set(current_features):
+        raise DataError(
+            f"no feature columns in common: {reference.path} has {', '.join(map(str, features))}; "
+            f"{current.path} has {', '.join(map(str, current_features))}"
+        )
+    return features, current_features
+
+
+def parallel_columns(rows: int, columns: int) -> int:
+    """Return how many columns to compare at once: one per CPU, within COLUMN_MEMORY_BUDGET.
+
+    numpy sorts without holding the GIL, so threads compare columns in parallel; each holds its
+    reference and current column, a sorted copy of both and some working space (about 32 bytes a row).
+    """
+    by_memory = COLUMN_MEMORY_BUDGET // max(32 * rows, 1)
+    return max(1, min(columns, os.cpu_count() or 1, by_memory))
+
+
+def compare_tables(
+    reference: Table,
+    current: Table,
+    settings: dict[str, Any],
+    target: str | None,
+    workers: int | None = None,
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Compare every feature column; return the drift result and the plot data of every column."""
+    features, current_features = feature_columns(reference, current, target)
+    missing = [name for name in features if name not in current_features]
+
+    def compare(name: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        if name in missing:
+            return missing_column(reference.column(name)), None
+        return compare_column(reference.column(name), current.column(name), settings)
+
+    with ThreadPoolExecutor(workers or parallel_columns(reference.rows + current.rows, len(features))) as pool:
+        results = dict(zip(features, pool.map(compare, features), strict=True))
+    columns = {name: result for name, (result, _) in results.items()}
+    plots = {name: plot for name, (_, plot) in results.items() if plot is not None}
+    result = {
+        "reference": {"path": str(reference.path), "rows": reference.rows},
+        "current": {"path": str(current.path), "rows": current.rows},
+        "target": target,
+        "schema_changes": {
+            "missing_in_current": missing,
+            "new_in_current": [name for name in current_features if name not in features],
+        },
+        "columns": columns,
+    }
+    return result, plots
+
+
+def check_model(
+    args: argparse.Namespace, params: dict[str, Any], reference: Table, current: Table
+) -> dict[str, Any] | None:
+    """Score the model on both tables: prediction drift, and quality when the current rows are labelled."""
+    if args.no_model:
+        return None
+    from .model import load_model, model_quality, prediction_drift
+
+    settings, data = section(params, "drift"), section(params, "data")
+    target, metric = data.get("target"), section(params, "gate")["metric"]
+    model = load_model(Path(args.model or settings["model"]))
+    current_frame = current.frame()
+    predictions = prediction_drift(model, reference.frame(), current_frame, target, settings)
+    metrics_path = Path(args.reference_metrics or settings["reference_metrics"])
+    quality = model_quality(
+        model, current_frame, target, data.get("task", ""), metric, metrics_path, settings["quality_drop"]
+    )
+    return {"predictions": predictions, "quality": quality}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog=f"python -m {__package__.rsplit('.', 1)[0]} drift",
+        description="Compare current data with the reference data.",
+    )
+    parser.add_argument("--reference", help="CSV or Parquet file (default: params.yaml drift.reference)")
+    parser.add_argument("--current", help="CSV or Parquet file (default: params.yaml drift.current)")
+    parser.add_argument("--report-dir", help="folder for drift.json/.md/.html (default: drift.report_dir)")
+    parser.add_argument("--model", help="fitted model to score both tables (default: drift.model)")
+    parser.add_argument("--reference-metrics", help="holdout metrics of that model (default: drift.reference_metrics)")
+    parser.add_argument("--no-model", action="store_true", help="check the data only; the report says so")
+    parser.add_argument("--params", default="params.yaml", help="settings file (default: params.yaml)")
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
+    """Compare the two tables, score the model and write the reports; return the result and the report folder."""
+    from .report import write_reports
+
+    params = load_params(args.params)  # checked against the schema in params.py
+    settings = section(params, "drift")
+    target = section(params, "data").get("target")
+    reference = open_table(args.reference or settings["reference"])
+    current = open_table(args.current or settings["current"])
+    result, plots = compare_tables(reference, current, settings, target)
+    model = check_model(args, params, reference, current)
+    prediction_plot = model["predictions"].pop("plot", None) if model else None
+    result["model"] = model
+    result.update(verdict(result, settings))
+    report_dir = Path(args.report_dir or settings["report_dir"])
+    write_reports(result, plots, report_dir, prediction_plot)
+    return result, report_dir
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the drift check; return 0 (no drift), 3 (drift) or 2 (error)."""
+    args = parse_args(argv)
+    try:
+        result, report_dir = run(args)
+    except (ParamsError, DataError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return ERROR_EXIT_CODE
+    print(f"{result['headline']}; report in {report_dir}")
+    return DRIFT_EXIT_CODE if result["dataset_drift"] else 0

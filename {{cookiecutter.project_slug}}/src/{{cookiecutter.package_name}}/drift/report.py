@@ -1,0 +1,237 @@
+"""Write a drift result as drift.json, drift.md (GitHub issues and job summaries) and drift.html.
+
+Both readable reports lead with the verdict and its reasons, then schema and type changes, then the
+model, then the columns sorted by effect. Every value that comes from the data (column names,
+categories, paths, error messages) is escaped for its medium: markdown.py for GitHub, html.escape
+for the page.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text, fit, render
+from .verdict import CHECKS, percent
+
+METHOD_NAMES = {
+    "wasserstein": "Wasserstein / std",
+    "psi": "PSI",
+    "jensenshannon": "Jensen-Shannon",
+    "missing": "missing",
+}
+NAME_LENGTH = 80  # longer names are cut in the readable reports; drift.json keeps them whole
+MARKDOWN_COLUMNS = 100  # column rows in drift.md; the rest are counted and left to drift.html and drift.json
+LISTED = 20  # names listed per schema change in drift.md
+
+
+def write_reports(
+    result: Mapping[str, Any],
+    plots: Mapping[str, Mapping[str, Any]],
+    report_dir: Path,
+    prediction_plot: Mapping[str, Any] | None = None,
+) -> None:
+    """Write drift.json, drift.md and drift.html into `report_dir`."""
+    from .page import to_html
+
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "drift.json").write_text(to_json(result), encoding="utf-8")
+    (report_dir / "drift.md").write_text(to_markdown(result), encoding="utf-8")
+    (report_dir / "drift.html").write_text(to_html(result, plots, prediction_plot), encoding="utf-8")
+
+
+def plain(value: Any) -> Any:
+    """Return `value` with NaN and infinities as None, so that the JSON is valid everywhere."""
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(result: Mapping[str, Any]) -> str:
+    """Return the result as indented JSON."""
+    return json.dumps(plain(result), indent=2, allow_nan=False) + "\n"
+
+
+def number(value: float | None) -> str:
+    """Format a figure in up to four significant digits; a missing value as n/a."""
+    return "n/a" if value is None else f"{value:.4g}"
+
+
+def short(name: Any, length: int = NAME_LENGTH) -> str:
+    """Return a name cut to `length` characters."""
+    text = str(name)
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def ordered(columns: Mapping[str, Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
+    """Return the columns, drifted ones first, each group by effect size, largest first."""
+
+    def key(item: tuple[str, Mapping[str, Any]]) -> tuple[bool, float]:
+        column = item[1]
+        effect = column["statistic"] if column["statistic"] is not None else (1.0 if column["drift"] else -1.0)
+        return (not column["drift"], -effect)
+
+    return sorted(columns.items(), key=key)
+
+
+def effect_text(column: Mapping[str, Any]) -> str:
+    """Return the change a person can read: "median +0.8 sd" or "red: +30 pts"."""
+    summary = column.get("summary") or {}
+    if column["method"] == "missing":
+        return "column missing"
+    if "median_shift_sd" in summary:
+        moved = [
+            f"{name} {summary[f'{name}_shift_sd']:+.2g} sd"
+            for name in ("median", "mean")
+            if summary.get(f"{name}_shift_sd") is not None
+        ]
+        return ", ".join(moved) or "n/a"
+    largest = summary.get("largest_change")
+    if largest:
+        return f"{short(largest['value'])}: {largest['change'] * 100:+.3g} pts"
+    return "n/a"
+
+
+def side_text(column: Mapping[str, Any], side: str) -> str:
+    """Return one sample described in a few figures: quantiles or the top categories."""
+    summary = column.get("summary") or {}
+    if "top" in summary:
+        return ", ".join(f"{short(item['value'])} {percent(item[side])}" for item in summary["top"])
+    figures = summary.get(side) or {}
+    if not figures.get("count"):
+        return "no values"
+    median, low, high = (number(figures[name]) for name in ("median", "p05", "p95"))
+    return f"median {median} (p05 {low}, p95 {high}), mean {number(figures['mean'])}"
+
+
+def column_cells(name: str, column: Mapping[str, Any]) -> list[str]:
+    """Return the cells of one column row, as plain text."""
+    kind = {"text": "text (length)"}.get(column["type"], column["type"])
+    if "type_change" in column:
+        kind = f"{column['type_change']['reference']} → {column['type_change']['current']}"
+    nulls = column["null_fraction"]
+    statistic = "n/a"
+    if column["threshold"] is not None:
+        statistic = f"{METHOD_NAMES[column['method']]} {number(column['statistic'])} (≥ {number(column['threshold'])})"
+    return [
+        short(name),
+        kind,
+        "yes" if column["drift"] else "no",
+        effect_text(column),
+        statistic,
+        ("< " if column.get("p_value_is_bound") else "") + number(column.get("p_value")),
+        side_text(column, "reference"),
+        side_text(column, "current"),
+        f"{percent(nulls['reference'])} → {percent(nulls['current'])}",
+    ]
+
+
+HEADERS = ["Column", "Type", "Drift", "Effect", "Statistic (threshold)", "p-value", "Reference", "Current", "Missing"]
+QUALITY_HEADERS = ["Metric", "Reference (holdout)", "Current", "Change", "Direction"]
+
+
+def quality_rows(quality: Mapping[str, Any]) -> list[list[str]]:
+    """Return metric, reference, current, change and direction cells of the model-quality table."""
+    rows = []
+    for name, values in (quality.get("metrics") or {}).items():
+        change = "n/a" if values["change"] is None else f"{values['change']:+.3g}"
+        rows.append(
+            [name, number(values["reference"]), number(values["current"]), change, values["direction"] or "n/a"]
+        )
+    return rows
+
+
+def reason_lines(result: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Return (mark, text) per check: ✗ drift, ✓ no drift, ○ not checked."""
+    lines = []
+    for name in CHECKS:
+        check = result["checks"][name]
+        mark = "✗" if check["drift"] else "✓" if check["ran"] else "○"
+        lines.append((mark, f"{name}: {check['text']}"))
+    return lines
+
+
+def schema_items(result: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
+    """Return each schema change kind with the names or values it lists (plain text)."""
+    schema = result["schema_changes"]
+    items = [
+        ("Missing from the current data", list(schema["missing_in_current"])),
+        ("New in the current data", list(schema["new_in_current"])),
+    ]
+    unseen = [
+        f"{short(name)}: {percent(item['share'])} of rows, e.g. "
+        + ", ".join(f"{short(value['value'])} ({percent(value['share'])})" for value in item["values"])
+        for name, item in schema["unseen_categories"].items()
+    ]
+    types = [
+        f"{short(name)}: {change['reference']} → {change['current']}, "
+        f"{change['unparsed']} values ({percent(change['unparsed_share'])}) do not parse, e.g. "
+        + ", ".join(repr(short(example)) for example in change["examples"])
+        for name, change in schema["type_changed"].items()
+    ]
+    return [*items, ("Categories unseen in the reference", unseen), ("Type changes", types)]
+
+
+def markdown_table(headers: list[str], rows: list[list[str]]) -> tuple[list[str], list[str]]:
+    head = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    return head, ["| " + " | ".join(escape_cell(cell) for cell in row) + " |" for row in rows]
+
+
+def to_markdown(result: Mapping[str, Any], limit: int = GITHUB_LIMIT) -> str:
+    """Return the Markdown report, cut to fit in a GitHub issue or job summary."""
+    verdict = "drift detected" if result["dataset_drift"] else "no drift"
+    reference, current = result["reference"], result["current"]
+    head = [f"## Data drift: {verdict}", "", f"**{escape_text(result['headline'])}**", ""]
+    head += [f"- {mark} {escape_text(text)}" for mark, text in reason_lines(result)]
+    head += [
+        "",
+        f"Reference {code_span(reference['path'])} ({reference['rows']:,} rows), "
+        f"current {code_span(current['path'])} ({current['rows']:,} rows).",
+    ]
+    sections = [Section(head)]
+    for title, names in schema_items(result):
+        if names:
+            rows = [f"- {escape_text(short(name, 4 * NAME_LENGTH))}" for name in names[:LISTED]]
+            if len(names) > LISTED:
+                rows.append(f"- … and {len(names) - LISTED:,} more: see drift.json")
+            sections.append(Section([f"**{title}**", ""], rows, "drift.json"))
+    sections.append(Section(model_lines(result)))
+    shown = ordered(result["columns"])
+    table_head, rows = markdown_table(
+        HEADERS, [column_cells(name, column) for name, column in shown[:MARKDOWN_COLUMNS]]
+    )
+    if len(shown) > MARKDOWN_COLUMNS:
+        rows.append(
+            f"\n_… {len(shown) - MARKDOWN_COLUMNS:,} more columns, with less effect: see drift.html and drift.json._"
+        )
+    sections.append(Section(["**Columns, drifted first, by effect**", "", *table_head], rows, "drift.html"))
+    return render(fit(sections, limit - 1))
+
+
+def model_lines(result: Mapping[str, Any]) -> list[str]:
+    """Return the model section of drift.md."""
+    model = result.get("model")
+    if model is None:
+        return ["**Model**: not checked (`--no-model`)."]
+    quality, predictions = model["quality"], model["predictions"]
+    lines = ["**Model quality on current data**", "", escape_text(quality["message"])]
+    if quality.get("metrics"):
+        head, rows = markdown_table(QUALITY_HEADERS, quality_rows(quality))
+        lines += ["", *head, *rows]
+    lines += ["", "**Model predictions**", "", escape_text(predictions["message"])]
+    if predictions.get("column"):
+        column = predictions["column"]
+        lines.append(
+            escape_text(
+                f"Reference: {side_text(column, 'reference')}. Current: {side_text(column, 'current')}. "
+                f"Effect: {effect_text(column)}; drift: {'yes' if column['drift'] else 'no'}."
+            )
+        )
+    return lines
