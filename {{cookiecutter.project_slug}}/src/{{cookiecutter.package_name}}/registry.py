@@ -113,8 +113,24 @@ class Registry:
         self.retry_seconds = float(settings.get("retry_seconds", DEFAULT_RETRY_SECONDS))
         self.writes = 0
         mlflow.set_tracking_uri(self.uri)
-        # Opening an embedded store creates its tables, which can fail like any other call.
-        self.client = self.call("opening the registry", mlflow.MlflowClient, self.uri)
+        from filelock import Timeout
+
+        try:
+            with self._first_use_lock():
+                # Opening an embedded store creates its tables, which can fail like any other call.
+                self.client = self.call("opening the registry", mlflow.MlflowClient, self.uri)
+        except Timeout as error:
+            raise RegistryError(f"registry {self.uri}: another process holds {error.lock_file}; try again") from None
+
+    def _first_use_lock(self) -> Any:
+        """Serialise opening an embedded sqlite store: two processes creating its tables at once corrupt them."""
+        import contextlib
+
+        from filelock import FileLock
+
+        if not self.uri.startswith("sqlite:///"):
+            return contextlib.nullcontext()
+        return FileLock(self.uri.removeprefix("sqlite:///") + ".lock", timeout=max(self.retry_seconds, 1.0))
 
     def call(self, what: str, function: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> Any:
         """Run one registry call: None for a definite "does not exist", retries announced, else RegistryError."""
