@@ -115,14 +115,32 @@ def locked(
     try:
         yield broken
     finally:
-        registry.call(f"releasing the lock {name!r}", registry.client.delete_registered_model, name, write=True)
+        holder = registry.call(f"reading the lock {name!r}", registry.client.get_registered_model, name)
+        if holder is not None and (holder.tags.get("host"), holder.tags.get("pid")) == (me["host"], me["pid"]):
+            registry.call(f"releasing the lock {name!r}", registry.client.delete_registered_model, name, write=True)
+        else:  # someone judged this run dead and broke its lock: say so, and leave theirs alone
+            print(f"{command}: the registry lock was taken over by another run while this one held it", file=sys.stderr)
 
 
 def pending(registry: Registry) -> dict[str, Any] | None:
-    """Return the move a killed run left half-done, or None."""
+    """Return the move a killed run left half-done, or None; a record that cannot be read is an error."""
     model = registry.model()
     raw = (model.tags or {}).get(PENDING_TAG) if model is not None else None
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    try:
+        record = json.loads(raw)
+        moves = [(str(alias), old, new) for alias, old, new in record["moves"]]
+        if not isinstance(record["command"], str) or not all(
+            v is None or str(v).isdigit() for _, *vs in moves for v in vs
+        ):
+            raise ValueError("versions must be numbers")
+    except (ValueError, KeyError, TypeError) as error:
+        raise RegistryError(
+            f"registry {redact(registry.uri)}: the tag {PENDING_TAG!r} of {registry.name!r} cannot be read ({error}); "
+            "fix or delete that tag, then run the command again"
+        ) from None
+    return {**record, "moves": moves}
 
 
 def effective_aliases(registry: Registry) -> dict[str, str]:

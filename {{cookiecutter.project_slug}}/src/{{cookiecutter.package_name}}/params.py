@@ -62,6 +62,13 @@ Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), Allowed("a number 
 Number = Annotated[float, Field(allow_inf_nan=False), Allowed("a finite number")]
 Flag = Annotated[bool, Allowed("true or false")]
 Name = Annotated[str, Field(min_length=1), Allowed("a non-empty string")]
+# The same rule as the bake: the name goes into MLflow search filters and lock names.
+ModelName = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=200),
+    Allowed("letters, digits, '.', '_' and '-', starting with a letter or digit"),
+]
+RetrySeconds = Annotated[float, Field(gt=0, le=600, allow_inf_nan=False), Allowed("a number of seconds > 0 and <= 600")]
 Text = Annotated[str | None, Allowed("a string, or empty")]
 Task = one_of("classification", "regression")
 Model = one_of(*MODELS)
@@ -123,9 +130,9 @@ class GateSettings(Section):
 
 
 class RegisterSettings(Section):
-    model_name: Name
+    model_name: ModelName
     tracking_uri: Text
-    retry_seconds: Positive = 30.0
+    retry_seconds: RetrySeconds = 30.0
 
 
 # --- drift and current: add new keys of these two sections here ---------------------------------

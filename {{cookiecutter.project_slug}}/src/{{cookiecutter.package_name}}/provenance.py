@@ -53,18 +53,29 @@ def read_result(path: Path) -> tuple[dict[str, Any] | None, str]:
     return content, ""
 
 
-def this_runs(path: Path, files: Mapping[str, Path], computed: Mapping[str, str] | None = None) -> Verdict:
-    """Read a result and keep it only if each input hash it records equals that input now.
+def this_runs(
+    path: Path,
+    files: Mapping[str, Path],
+    computed: Mapping[str, str] | None = None,
+    required: tuple[str, ...] = (),
+    at_least: int = 1,
+) -> Verdict:
+    """Read a result and keep it only if it records every required input and each hash equals that input now.
 
     `files` maps an input's name to its file (other names are file paths themselves);
-    `computed` gives the current hash of inputs that are not files (the settings).
+    `computed` gives the current hash of inputs that are not files (the settings);
+    `required` names inputs that must be recorded, and `at_least` how many must be in all.
     """
     content, reason = read_result(path)
     if content is None:
         return Verdict(path, None, reason)
     recorded = content.get("inputs")
-    if not isinstance(recorded, dict) or not recorded:
+    if not isinstance(recorded, dict) or len(recorded) < max(at_least, 1):
         return Verdict(path, None, f"{code_span(path)} records no input hashes, so nothing ties it to this run.")
+    missing = [name for name in required if name not in recorded]
+    if missing:
+        names = ", ".join(escape_text(INPUT_NAMES.get(name, name)) for name in missing)
+        return Verdict(path, None, f"{code_span(path)} records no hash of the {names}, so nothing ties it to this run.")
     for name, digest in recorded.items():
         where = files.get(name, Path(str(name)))
         now = (computed or {}).get(name) or file_md5(where)

@@ -146,10 +146,12 @@ def create_version(registry: Registry, model_uri: str, tags: dict[str, str]) -> 
     """Register the logged model with every tag in one call, so no version is ever half-tagged."""
     import mlflow
 
-    created = registry.call(
-        "registering the model", mlflow.register_model, model_uri, registry.name, tags=tags, write=True
-    )
-    return str(created.version)
+    def create() -> str:
+        # A retried create first looks for the version an earlier attempt may have made before its answer was lost.
+        found = existing_version(registry, tags["model_md5"])
+        return found or str(mlflow.register_model(model_uri, registry.name, tags=tags).version)
+
+    return registry.call("registering the model", create, write=True)
 
 
 def register(params: dict, args: argparse.Namespace) -> str:

@@ -163,8 +163,14 @@ class Registry:
             os.kill(os.getpid(), signal.SIGKILL)
 
     def model(self) -> Any | None:
-        """Return the registered model, or None if it does not exist."""
-        return self.call(f"reading model {self.name!r}", self.client.get_registered_model, self.name)
+        """Return the registered model, or None if it does not exist; an answer about no model is an error."""
+        found = self.call(f"reading model {self.name!r}", self.client.get_registered_model, self.name)
+        if found is not None and (found.name != self.name or not isinstance(found.aliases, dict)):
+            raise RegistryError(
+                f"registry {redact(self.uri)}: reading model {self.name!r} gave an answer that is not about that "
+                "model; check that MLFLOW_TRACKING_URI points at an MLflow server (2.3 or newer)"
+            )
+        return found
 
     def aliases(self) -> dict[str, str]:
         """Return {alias: version} of the model; empty when the model does not exist yet."""

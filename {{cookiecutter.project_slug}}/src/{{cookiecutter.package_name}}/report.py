@@ -221,9 +221,11 @@ def training_sections(params: dict[str, Any], args: argparse.Namespace, base: Ba
     """Check which results belong to this run, ask DVC for the diffs, and build the report's sections."""
     from .gate import params_md5  # the same hash of the settings the gate records
 
-    validation = this_runs(Path(args.validation), {"suite": Path(args.suite)})
+    # Validation must record the suite and at least one data file; the gate all four of its inputs.
+    validation = this_runs(Path(args.validation), {"suite": Path(args.suite)}, required=("suite",), at_least=2)
     files = {"model": Path(args.model), "holdout": Path(args.holdout), "metrics": Path(args.metrics)}
-    checked = this_runs(Path(args.gate), files, {"params": params_md5(params)})
+    required = ("model", "holdout", "metrics", "params")
+    checked = this_runs(Path(args.gate), files, {"params": params_md5(params)}, required=required)
     gate = after_validation(validation, checked)
     if gate.content is None or "metrics" not in gate.content["inputs"]:
         # Only the gate's input hashes tie the metrics file to this run's model.

@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         registry = connect(section(load_params(args.params), "register"))
+        versions = describe_versions(registry)  # read before printing, so a failure is one line
         print(f"registry: {redact(registry.uri)}")
-        versions = describe_versions(registry)
         print(
             "\n".join(versions)
             if versions

@@ -52,7 +52,10 @@ def build_preprocessor(kinds: dict[str, list[str]], scale: bool, text_max_featur
         (
             "categorical",
             make_pipeline(
+                # A CSV cell gives NaN, a served JSON null gives None: both are missing. NaN goes
+                # first, because an imputer for None refuses input that still holds NaN.
                 SimpleImputer(strategy="constant", fill_value="missing"),
+                SimpleImputer(missing_values=None, strategy="constant", fill_value="missing"),
                 OneHotEncoder(handle_unknown="ignore", sparse_output=False),
             ),
             kinds["categorical"],
@@ -61,6 +64,7 @@ def build_preprocessor(kinds: dict[str, list[str]], scale: bool, text_max_featur
     for column in kinds["text"]:
         text = make_pipeline(
             SimpleImputer(strategy="constant", fill_value=""),
+            SimpleImputer(missing_values=None, strategy="constant", fill_value=""),
             FunctionTransformer(np.ravel),  # TF-IDF wants one string per row, not a 2-D column
             TfidfVectorizer(max_features=text_max_features),
         )

@@ -18,6 +18,8 @@ PACKAGE = params.__package__
 # The answers the template offers by default for each task (cookiecutter.json).
 DEFAULT_GATES = {"classification": ("roc_auc", 0.9), "regression": ("r2", 0.3)}
 
+NAME_RULE = "letters, digits, '.', '_' and '-', starting with a letter or digit"
+
 
 def changed(raw: dict[str, Any], key: str, value: Any) -> dict[str, Any]:
     """Return a copy of `raw` with the dotted `key` set to `value` (or removed when value is ...)."""
@@ -103,8 +105,10 @@ def test_defaults_are_filled_in_and_yaml_values_kept(project_params: dict[str, A
         ("gate.tolerance", "small", 'gate.tolerance = "small": must be a number >= 0'),
         ("gate.threshold", float("inf"), "gate.threshold = inf: must be a finite number"),
         ("gate.allow_schema_change", "yes", 'gate.allow_schema_change = "yes": must be true or false'),
-        ("register.retry_seconds", 0, "register.retry_seconds = 0: must be a number > 0"),
-        ("register.model_name", "", 'register.model_name = "": must be a non-empty string'),
+        ("register.retry_seconds", 0, "register.retry_seconds = 0: must be a number of seconds > 0 and <= 600"),
+        ("register.model_name", "", 'register.model_name = "": must be ' + NAME_RULE),
+        ("register.model_name", "churn'model", 'register.model_name = "churn\'model": must be ' + NAME_RULE),
+        ("register.retry_seconds", 1e9, "register.retry_seconds = 1000000000.0: must be a number of seconds > 0 and <= 600"),
         ("drift.dataset_drift_share", 1.5, "drift.dataset_drift_share = 1.5: must be a number from 0 to 1"),
         ("drift.psi_bins", 1, "drift.psi_bins = 1: must be an integer >= 2"),
         ("drift.numeric.method", "chisquare", 'drift.numeric.method = "chisquare": must be one of wasserstein, psi'),

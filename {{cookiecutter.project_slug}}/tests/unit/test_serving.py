@@ -67,10 +67,14 @@ def test_champion_predicts_raw_holdout_rows_and_its_input_example(task: str, reg
     assert len(served.predict(example)) == len(example)
 
     gaps = rows.head(3).copy()
-    for column in [*gaps.select_dtypes("float").columns, *gaps.select_dtypes("object").columns]:
-        gaps[column] = np.nan if gaps[column].dtype == np.float64 else pd.Series([np.nan] * 3, dtype=object).values
-    # Floats, categories and text may all be missing at serving time, as pandas reads empty cells.
-    assert len(served.predict(gaps)) == 3
+    for column in gaps.select_dtypes("float").columns:
+        gaps[column] = np.nan
+    text_like = list(gaps.select_dtypes("object").columns)
+    for missing in (np.nan, None):  # an empty CSV cell, and a JSON null in a served request
+        for column in text_like:
+            gaps[column] = pd.Series([missing] * len(gaps), index=gaps.index, dtype=object)
+        # Floats, categories and text may all be missing at serving time.
+        assert len(served.predict(gaps)) == 3
 
 
 def test_the_run_carries_what_a_reviewer_needs(registered: Callable, client: Any) -> None:
