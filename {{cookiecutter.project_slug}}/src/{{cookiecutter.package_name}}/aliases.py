@@ -21,9 +21,11 @@ import contextlib
 import getpass
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -87,6 +89,10 @@ def _try_lock(registry: Registry, name: str, me: dict[str, str], command: str) -
     return bool(registry.call(f"taking the lock {name!r}", create, write=True))
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 @contextlib.contextmanager
 def locked(
     registry: Registry, command: str, wait_seconds: float = LOCK_EXPIRY_SECONDS + 60
@@ -112,9 +118,14 @@ def locked(
             print(f"{command}: waiting for the registry lock held by {held_by}", file=sys.stderr)
             announced = time.monotonic()
         time.sleep(LOCK_POLL_SECONDS)
+    # A cancelled CI job gets SIGTERM: turn it into an exit, so the lock below is released.
+    main_thread = threading.current_thread() is threading.main_thread()  # only it may set handlers
+    previous_handler = signal.signal(signal.SIGTERM, _exit_on_sigterm) if main_thread else None
     try:
         yield broken
     finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous_handler)
         holder = registry.call(f"reading the lock {name!r}", registry.client.get_registered_model, name)
         if holder is not None and (holder.tags.get("host"), holder.tags.get("pid")) == (me["host"], me["pid"]):
             registry.call(f"releasing the lock {name!r}", registry.client.delete_registered_model, name, write=True)

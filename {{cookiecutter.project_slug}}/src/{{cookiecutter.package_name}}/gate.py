@@ -105,7 +105,8 @@ def score_champion(
         value = score(task, model, features, truth)[metric]
     except Exception as error:  # any failure to score is a reason to refuse, never a crash
         found = {"version": version, "error": f"{type(error).__name__}: {error}"}
-        return {**found, "schema_change_allowed": True} if allow_schema_change else found
+        # The switch covers removed or renamed feature columns only; any other failure still fails the gate.
+        return {**found, "schema_change_allowed": True} if allow_schema_change and missing else found
     return {"version": version, "value": value}
 
 

@@ -147,7 +147,7 @@ def rollback_and_promote_move_champion(aliases: Callable, name: str, capsys: Any
     assert aliases(name) == {"challenger": "2", "champion": "1", "previous-champion": "2"}
     capsys.readouterr()
     assert cli.main(["promote", "--version", "99"]) == 1
-    assert capsys.readouterr().err == f"error: model '{name}' has no version '99'\n"
+    assert capsys.readouterr().err == f"error: model '{name}' has no version 99\n"
     assert aliases(name)["champion"] == "1"
 
 

@@ -189,3 +189,43 @@ def test_two_different_models_racing_are_each_gated_against_the_champion_they_fi
     assert "gating again" in output.out, output
     assert codes[0] == 0 and codes[1] in {0, 1}
     assert final["lock"] == [] and final["pending"] is None
+
+
+def test_a_terminated_command_releases_the_lock(decision: Callable, new_model: Callable) -> None:
+    import multiprocessing
+    import signal
+    import time
+
+    name = new_model()
+    assert register.main(decision(0)) == 0
+    held = multiprocessing.get_context("fork").Event()
+
+    def child() -> None:
+        with aliases.locked(registry.connect({"model_name": name}), "promote"):
+            held.set()
+            time.sleep(120)
+        os._exit(0)
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    assert held.wait(120)
+    assert state(name)["lock"] != []
+    os.kill(process.pid, signal.SIGTERM)  # what a cancelled CI job receives
+    process.join(60)
+    assert process.exitcode == 128 + signal.SIGTERM
+    assert state(name)["lock"] == []
+
+
+@pytest.mark.parametrize(
+    "tag", ['{"command": "promote"}', "not json", '{"command": "promote", "moves": [["champion", "1", "x; rm"]]}']
+)
+def test_an_unreadable_pending_record_stops_with_one_line(
+    tag: str, decision: Callable, new_model: Callable, capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = new_model()
+    assert register.main(decision(0)) == 0
+    registry.connect({"model_name": name}).client.set_registered_model_tag(name, aliases.PENDING_TAG, tag)
+    capsys.readouterr()
+    assert main(["status"]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("error: registry ") and "fix or delete that tag" in err and err.count("\n") == 1
