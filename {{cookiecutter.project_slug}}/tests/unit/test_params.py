@@ -108,7 +108,7 @@ def test_defaults_are_filled_in_and_yaml_values_kept(project_params: dict[str, A
         ("register.retry_seconds", 0, "register.retry_seconds = 0: must be a number of seconds > 0 and <= 600"),
         ("register.model_name", "", 'register.model_name = "": must be ' + NAME_RULE),
         ("register.model_name", "churn'model", 'register.model_name = "churn\'model": must be ' + NAME_RULE),
-        ("register.retry_seconds", 1e9, "register.retry_seconds = 1000000000.0: must be a number of seconds > 0 and <= 600"),
+        ("register.retry_seconds", 1e9, "register.retry_seconds = 1e+09: must be a number of seconds > 0 and <= 600"),
         ("drift.dataset_drift_share", 1.5, "drift.dataset_drift_share = 1.5: must be a number from 0 to 1"),
         ("drift.psi_bins", 1, "drift.psi_bins = 1: must be an integer >= 2"),
         ("drift.numeric.method", "chisquare", 'drift.numeric.method = "chisquare": must be one of wasserstein, psi'),
