@@ -252,7 +252,9 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     command += ["--backend-store-uri", f"sqlite:///{(folder / 'server.db').as_posix()}"]
     command += ["--serve-artifacts", "--artifacts-destination", (folder / "artifacts").as_uri()]
     log = (folder / "server.log").open("w")
+    # No background job runner: the registry needs none, and its workers cost CPU the tests need.
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+    env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
     url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
     try:
