@@ -8,6 +8,7 @@ that folder, so no test can reach the project's own data outputs or its real reg
 from __future__ import annotations
 
 import copy
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ RAW_DATA = PROJECT_ROOT / "data" / "raw" / "data.csv"
 # The synthetic tables name their target like this; the project's own target comes from params.yaml.
 TARGET = "target value"
 MODEL_NAME = "test-model"
+# As the Makefile does: no telemetry from tests run with a bare `pytest` either.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+os.environ.setdefault("DO_NOT_TRACK", "true")
 
 
 def classification_frame(rows: int = 160, seed: int = 0) -> pd.DataFrame:

@@ -71,22 +71,30 @@ def _lock_is_stale(tags: dict[str, str]) -> str | None:
     return None
 
 
-def _try_lock(registry: Registry, name: str, me: dict[str, str], command: str) -> bool:
-    """Create the lock model; False if another run holds it."""
+def _create(registry: Registry, name: str, tags: dict[str, str], what: str) -> bool:
+    """Create a registered model used as a flag; False if it exists already (creation is atomic)."""
     from mlflow.exceptions import MlflowException
-
-    tags = {**me, "command": command, "acquired": f"{time.time():.3f}"}
 
     def create() -> bool:
         try:
-            registry.client.create_registered_model(name, tags=tags, description=f"lock of {registry.name!r}")
+            registry.client.create_registered_model(name, tags=tags, description=f"{what} of {registry.name!r}")
         except MlflowException as error:
             if error.error_code == "RESOURCE_ALREADY_EXISTS":
                 return False
             raise
         return True
 
-    return bool(registry.call(f"taking the lock {name!r}", create, write=True))
+    return bool(registry.call(f"creating {what} {name!r}", create, write=True))
+
+
+def _try_lock(registry: Registry, name: str, me: dict[str, str], command: str) -> bool:
+    """Create the lock model; False if another run holds it."""
+    return _create(registry, name, {**me, "command": command, "acquired": f"{time.time():.3f}"}, "the lock")
+
+
+def _break_marker(name: str, tags: dict[str, str]) -> str:
+    """The name only one waiter can create for one stale holder: that waiter alone deletes the lock."""
+    return f"{name}.broken.{tags.get('host', '')}.{tags.get('pid', '')}.{tags.get('acquired', '')}"
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:
@@ -107,10 +115,17 @@ def locked(
             break  # our own create succeeded although its answer was lost and retried
         stale = _lock_is_stale(tags) if holder is not None else None
         if stale:
-            print(f"{command}: breaking the registry lock of {tags.get('command', '?')}: {stale}", file=sys.stderr)
-            broken = tags
-            registry.call(f"breaking the lock {name!r}", registry.client.delete_registered_model, name, write=True)
-            continue
+            # Two waiters may find the same stale lock; the one that creates its marker breaks it,
+            # the other keeps waiting (it must not delete the lock the first one takes next).
+            marker, marker_tags = _break_marker(name, tags), {**me, "acquired": f"{time.time():.3f}"}
+            if _create(registry, marker, marker_tags, "the lock-break marker"):
+                print(f"{command}: breaking the registry lock of {tags.get('command', '?')}: {stale}", file=sys.stderr)
+                broken = tags
+                registry.call(f"breaking the lock {name!r}", registry.client.delete_registered_model, name, write=True)
+                continue
+            breaker = registry.call(f"reading {marker!r}", registry.client.get_registered_model, marker)
+            if breaker is not None and _lock_is_stale(dict(breaker.tags)):  # the breaker died too
+                registry.call(f"removing {marker!r}", registry.client.delete_registered_model, marker, write=True)
         if time.monotonic() > deadline:
             raise RegistryError(f"registry {redact(registry.uri)}: the lock {name!r} is still held; try again later")
         if time.monotonic() - announced > 15:
@@ -131,6 +146,9 @@ def locked(
             registry.call(f"releasing the lock {name!r}", registry.client.delete_registered_model, name, write=True)
         else:  # someone judged this run dead and broke its lock: say so, and leave theirs alone
             print(f"{command}: the registry lock was taken over by another run while this one held it", file=sys.stderr)
+        if broken is not None:  # the waiters that found the same stale lock have long moved on
+            marker = _break_marker(name, broken)
+            registry.call(f"removing {marker!r}", registry.client.delete_registered_model, marker, write=True)
 
 
 def pending(registry: Registry) -> dict[str, Any] | None:

@@ -11,7 +11,6 @@ tilted towards their larger or rarer values, so each column keeps its type and i
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ import pandas as pd
 
 from .data import DataError, read_table, write_table
 from .drift.columns import is_numeric
+from .errors import fail
 from .params import ParamsError, load_params, section
 
 
@@ -124,8 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         batch, out, source, shifted = build(args, params)
         write_batch(batch, out)
     except (ParamsError, DataError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     moved = f"; {shifted} feature columns shifted" if shifted else ""
     print(f"wrote {out}: {len(batch)} rows sampled from {source}{moved}")
     return 0

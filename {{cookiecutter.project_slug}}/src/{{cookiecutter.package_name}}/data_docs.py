@@ -3,7 +3,8 @@
 Great Expectations renders column names and values into its Data Docs without escaping them, and
 loads its CSS and JavaScript from CDNs. After it writes them, every page is passed through nh3 (the
 Ammonia sanitiser): scripts, remote styles, images and event attributes are removed, so nothing
-from the data can run. GE's own stylesheet is inlined from its package so a page opens offline.
+from the data can run. Bootstrap's stylesheet (from XStatic-Bootstrap) and GE's own are inlined
+from their packages, so a page opens offline with its layout.
 Its index tables are drawn by JavaScript, so each page links to `report.html`, our own report:
 one self-contained page, every value escaped with markupsafe.
 """
@@ -30,11 +31,17 @@ code { background: #f3f3f3; padding: 0 0.2rem; word-break: break-all; }
 
 
 def ge_stylesheet() -> str:
-    """Return Great Expectations' own Data Docs stylesheet, from its package, without remote URLs."""
+    """Return the styles Data Docs pages load from CDNs, from installed packages, without remote URLs.
+
+    GE's pages are laid out with Bootstrap 4 (its cards, grid and tables); XStatic-Bootstrap ships
+    the same major version as a Python package. GE's own stylesheet comes after it, as on the page.
+    """
     from importlib.resources import files
 
-    css = files("great_expectations.render.view").joinpath("static/styles/data_docs_default_styles.css")
-    return REMOTE_URL.sub("none", css.read_text(encoding="utf-8"))
+    bootstrap = files("xstatic.pkg.bootstrap").joinpath("data/css/bootstrap.min.css").read_text(encoding="utf-8")
+    ge = files("great_expectations.render.view").joinpath("static/styles/data_docs_default_styles.css")
+    css = bootstrap.replace("/*# sourceMappingURL=bootstrap.min.css.map */", "") + "\n" + ge.read_text(encoding="utf-8")
+    return REMOTE_URL.sub("none", css)
 
 
 def page(title: str, body: str, css: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .data import DataError, read_table, split_target
+from .errors import fail
 from .metrics import score
 from .params import ParamsError, load_params, section
 
@@ -94,8 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         features, target = split_target(read_table(args.holdout), data["target"])
         model = joblib.load(args.model)
     except (DataError, ParamsError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     metrics = {**score(data["task"], model, features, target), "holdout_rows": len(features)}
     Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
     Path(args.metrics).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import read_table, split_target
+from .errors import fail
 from .metrics import METRICS, is_worse, meets_threshold, score
 from .params import ParamsError, load_params, section
 
@@ -167,11 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         decision["model_md5"] = file_md5(args.model)
         decision["inputs"] = input_hashes(args.model, args.holdout, args.metrics, params)
     except RegistryError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
+        return fail(error)
     except (ValueError, OSError) as error:  # DataError, ParamsError, bad JSON or a non-numeric setting
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     Path(args.decision).parent.mkdir(parents=True, exist_ok=True)
     Path(args.decision).write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
     print_decision(decision)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import pandas as pd
 
 from .data import DataError, read_table, write_table
+from .errors import fail
 from .params import ParamsError, load_params, section
 
 
@@ -54,8 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         frame = clean(read_table(args.raw), data["target"])
         train, holdout = split(frame, data["target"], data["task"], settings["holdout_fraction"], settings["seed"])
     except (DataError, ParamsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     write_table(train, args.train)
     write_table(holdout, args.holdout)
     print(f"ingest: {len(train)} training rows -> {args.train}, {len(holdout)} holdout rows -> {args.holdout}")

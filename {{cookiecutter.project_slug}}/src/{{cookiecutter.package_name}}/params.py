@@ -155,7 +155,7 @@ class DriftSettings(Section):
     model: Name
     reference_metrics: Name
     dataset_drift_share: Share
-    p_value: Share
+    p_value: Fraction
     categorical_max_values: Seed
     max_categories: Count
     null_change: Share
@@ -198,6 +198,17 @@ class Params(Section):
         if not low <= threshold <= high:
             bounds = [f">= {low:g}"] * math.isfinite(low) + [f"<= {high:g}"] * math.isfinite(high)
             raise setting_error("gate.threshold", threshold, f"a number {' and '.join(bounds)} for {metric}")
+        # A candidate meets the threshold, and no champion is better than the metric's best value:
+        # a tolerance this wide could never find a candidate worse than the champion.
+        best = high if METRICS[metric].higher_is_better else low
+        room = abs(best - threshold)
+        if self.gate.tolerance and self.gate.tolerance >= room:
+            allowed = (
+                f"a number >= 0 and below {room:g} (the distance from gate.threshold to the best {metric})"
+                if room
+                else f"0, since gate.threshold is already the best {metric}"
+            )
+            raise setting_error("gate.tolerance", self.gate.tolerance, allowed)
         return self
 
 
@@ -272,13 +283,34 @@ def validate(raw: dict[str, Any], source: str = "params.yaml") -> dict[str, Any]
         raise ParamsError(f"{source}: {describe(problems[0])}{more}") from None
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key written twice in one mapping (PyYAML keeps the last silently).
+
+    DVC reads params.yaml with ruamel.yaml, which refuses duplicates too: a file that one accepts
+    and the other does not would run a stage with settings nobody sees.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *defaults` merges keys on purpose
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, str | int | float | bool) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_params(path: str | Path = DEFAULT_PATH) -> dict[str, Any]:
     """Return the checked params file, or raise ParamsError naming what is wrong."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: file not found; run commands from the project root")
     try:
-        params = yaml.safe_load(path.read_text(encoding="utf-8"))
+        params = yaml.load(path.read_text(encoding="utf-8"), Loader=UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

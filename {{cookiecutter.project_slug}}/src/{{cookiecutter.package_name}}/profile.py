@@ -15,9 +15,10 @@ import csv
 import json
 import math
 import re
-import sys
 from pathlib import Path
 from typing import Any
+
+from .errors import fail
 
 # The strings pandas.read_csv reads as missing by default.
 NULL_TOKENS = frozenset(
@@ -201,8 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             suite = profile_columns(columns, settings)
     except (OSError, ValueError) as error:  # ParamsError is a ValueError
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     Path(args.suite).parent.mkdir(parents=True, exist_ok=True)
     Path(args.suite).write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
     if args.column:

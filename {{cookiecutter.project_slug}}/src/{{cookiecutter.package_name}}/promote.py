@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 
 from .aliases import finished_by_dead_holder, locked, move, recover
+from .errors import fail
 from .params import ParamsError, load_params, section
 from .registry import CHAMPION, PREVIOUS_CHAMPION, Registry, RegistryError, connect
 
@@ -87,14 +87,9 @@ def run(argv: list[str] | None, action: str) -> int:
             champion, previous = rollback(registry)
             print(f"rollback: {registry.name!r} {CHAMPION} -> v{champion}, {PREVIOUS_CHAMPION} -> v{previous}")
     except AliasError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
-    except RegistryError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    except ParamsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 1)
+    except (RegistryError, ParamsError) as error:  # exit 4 and 2
+        return fail(error)
     return 0
 
 

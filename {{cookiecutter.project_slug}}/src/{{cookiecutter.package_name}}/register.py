@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import subprocess
-import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import yaml
 
 from .aliases import champion_of, locked, move, recover
 from .data import DataError, read_table, split_target
+from .errors import fail
 from .gate import evaluate_gate, file_md5, print_decision
 from .params import ParamsError, load_params, section
 from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry, RegistryError, connect
@@ -202,12 +202,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         register(load_params(args.params), args)
     except RegisterError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+        return fail(error, 1)
     except RegistryError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
+        return fail(error)
     except (DataError, ParamsError, OSError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     return 0

@@ -64,6 +64,8 @@ def classify(error: BaseException) -> str:
     if isinstance(error, MlflowException):
         if error.error_code == "RESOURCE_DOES_NOT_EXIST":
             return "missing"
+        if "not in a valid JSON format" in str(error):
+            return "fatal"  # a 200 answer that is not MLflow's (a proxy's login page): retrying will not help
         status = error.get_http_status_code()
         return "transient" if status >= 500 or status == 429 else "fatal"
     if type(error).__module__.startswith("sqlalchemy") and ("locked" in str(error) or "already exists" in str(error)):

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from .errors import fail
 from .markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text, fit, render
 from .params import ParamsError, load_params, section
 from .provenance import Base, Verdict, after_validation, base_revision, read_result, this_runs
@@ -305,12 +306,10 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 markdown = registry_markdown(section(params, "register"))
             except RegistryError as error:
-                print(f"error: {error}", file=sys.stderr)
-                return error.exit_code
+                return fail(error)
         else:
             markdown = training_markdown(params, args, links)
     except ParamsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     publish(markdown, Path(args.out))
     return 0

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .aliases import describe_moves, last_moves, pending
+from .errors import fail
 from .params import ParamsError, load_params, section
 from .registry import RegistryError, connect, redact
 
@@ -59,10 +59,6 @@ def main(argv: list[str] | None = None) -> int:
         moves = describe_last_moves(registry, args.moves)
         if moves:
             print("last alias moves (newest first):", *moves, sep="\n")
-    except RegistryError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return error.exit_code
-    except ParamsError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except (RegistryError, ParamsError) as error:  # exit 4 and 2
+        return fail(error)
     return 0

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from .data import DataError, read_table, split_target
+from .errors import fail
 from .params import ParamsError, load_params, section
 
 MODELS = ("random_forest", "gradient_boosting", "linear")
@@ -139,8 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params(args.params)
         pipeline = fit(read_table(args.train), section(params, "data"), section(params, "train"))
     except (DataError, ParamsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     Path(args.model).parent.mkdir(parents=True, exist_ok=True)
     joblib.dump(pipeline, args.model)
     print(f"train: fitted {type(pipeline[-1]).__name__} -> {args.model}")

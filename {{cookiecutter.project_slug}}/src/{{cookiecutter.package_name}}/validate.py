@@ -19,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from .data import DataError, read_table
+from .errors import fail
 
 HINT = (
     "hint: if this change of the data is deliberate, update the suite: `make suite` profiles every column again, "
@@ -195,8 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         results = run_suite(frame, suite, docs)
         summary = summarise(args, frame, results)
     except (DataError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        return fail(error, 2)
     sanitise_site(docs)
     columns = [str(column) for column in frame.columns]
     rows = [{**describe_result(item, columns), "passed": bool(item.get("success"))} for item in results]
@@ -208,10 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             f"validate: {len(failed)} of {len(results)} expectations failed on {', '.join(args.data)}:", file=sys.stderr
         )
         for row in failed:
-            print(
-                f"  - {row['column']}: {row['expectation']}: expected {row['expected']}; {row['observed']}",
-                file=sys.stderr,
-            )
+            line = f"{row['column']}: {row['expectation']}: expected {row['expected']}; {row['observed']}"
+            print("  - " + " ".join(line.split()), file=sys.stderr)  # one line each, whatever a column is called
         print(f"details: {report_dir / 'summary.json'} and {summary['report']}", file=sys.stderr)
         print(summary["hint"], file=sys.stderr)
         return 1

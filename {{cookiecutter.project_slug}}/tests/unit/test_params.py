@@ -112,7 +112,9 @@ def test_defaults_are_filled_in_and_yaml_values_kept(project_params: dict[str, A
         ("drift.dataset_drift_share", 1.5, "drift.dataset_drift_share = 1.5: must be a number from 0 to 1"),
         ("drift.psi_bins", 1, "drift.psi_bins = 1: must be an integer >= 2"),
         ("drift.numeric.method", "chisquare", 'drift.numeric.method = "chisquare": must be one of wasserstein, psi'),
-        ("drift.p_value", -0.01, "drift.p_value = -0.01: must be a number from 0 to 1"),
+        ("drift.p_value", -0.01, "drift.p_value = -0.01: must be a number between 0 and 1, exclusive"),
+        ("drift.p_value", 0, "drift.p_value = 0: must be a number between 0 and 1, exclusive"),  # would test nothing
+        ("drift.p_value", 1, "drift.p_value = 1: must be a number between 0 and 1, exclusive"),
         ("current.rows", 0, "current.rows = 0: must be an integer >= 1"),
         ("current.shift_columns", "age", 'current.shift_columns = "age": must be a list of column names'),
     ],
@@ -141,6 +143,41 @@ def test_threshold_outside_the_metric_range_is_rejected(
     raw = changed(changed(project_params, "data.task", task), "gate.metric", metric)
     message = rejection(changed(raw, "gate.threshold", threshold))
     assert message == f"params.yaml: gate.threshold = {threshold:g}: {allowed}"
+
+
+@pytest.mark.parametrize(
+    ("metric", "threshold", "tolerance", "allowed"),
+    [
+        ("roc_auc", 0.9, 0.1, "a number >= 0 and below 0.1 (the distance from gate.threshold to the best roc_auc)"),
+        ("r2", 0.3, 5, "a number >= 0 and below 0.7 (the distance from gate.threshold to the best r2)"),
+        ("rmse", 2.5, 1e9, "a number >= 0 and below 2.5 (the distance from gate.threshold to the best rmse)"),
+        ("accuracy", 1, 0.01, "0, since gate.threshold is already the best accuracy"),
+    ],
+)
+def test_a_tolerance_too_wide_to_ever_fail_is_rejected(
+    project_params: dict[str, Any], metric: str, threshold: float, tolerance: float, allowed: str
+) -> None:
+    task = metrics.METRICS[metric].task
+    raw = changed(changed(project_params, "data.task", task), "gate.metric", metric)
+    raw = changed(raw, "gate.threshold", threshold)
+    assert rejection(changed(raw, "gate.tolerance", tolerance)) == (
+        f"params.yaml: gate.tolerance = {tolerance:g}: must be {allowed}"
+    )
+    assert params.validate(changed(raw, "gate.tolerance", 0))["gate"]["tolerance"] == 0
+
+
+def test_a_key_written_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    text = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8")
+    doubled = text.replace("gate:\n", "gate:\n  tolerance: 0.5\n", 1)
+    lines = doubled.splitlines()
+    second = [number for number, line in enumerate(lines, 1) if line.startswith("  tolerance:")][1]
+    (tmp_path / "params.yaml").write_text(doubled, encoding="utf-8")
+    with pytest.raises(params.ParamsError) as error:
+        params.load_params(tmp_path / "params.yaml")
+    assert str(error.value) == (
+        f"{tmp_path / 'params.yaml'}: not valid YAML at line {second}, column 3: "
+        "the key 'tolerance' appears twice in one mapping"
+    )
 
 
 def test_metric_of_the_other_task_is_rejected(project_params: dict[str, Any]) -> None:

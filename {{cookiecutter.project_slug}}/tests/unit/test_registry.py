@@ -104,6 +104,15 @@ def test_a_refusal_is_an_error_at_once_never_no_champion(
     assert Answer.requests == 1  # a refusal is not retried
 
 
+def test_a_page_that_is_not_mlflows_is_an_error_at_once(answering: Callable, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    found = registry.connect(settings(answering(200, b"<html>Sign in to continue</html>")))
+    with pytest.raises(registry.RegistryError, match="not in a valid JSON format") as raised:
+        found.alias_version(registry.CHAMPION)
+    assert SECRET not in str(raised.value) and "\n" not in str(raised.value)
+    assert Answer.requests == 1  # a proxy's login page will not turn into MLflow by retrying
+
+
 def test_a_server_error_is_retried_announced_and_bounded(
     answering: Callable, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -152,6 +152,20 @@ def test_main_fails_bad_data_with_readable_lines(
     assert Path("reports/validation/docs/index.html").is_file()
 
 
+def test_a_column_name_cannot_start_a_line_of_the_log(project, capsys: pytest.CaptureFixture[str]) -> None:
+    """On GitHub a log line that starts with `::` is a workflow command (`::add-mask::`, `::error::`)."""
+    name = "age\n::error title=pwned::@octocat | <b>x</b>"
+    clean = pd.DataFrame({name: range(40), "plan": ["basic", "pro"] * 20})
+    project.write_csv(clean, "clean.csv")
+    Path("suite.json").write_text(json.dumps(profile.profile_columns(profile.read_columns("clean.csv"))))
+    project.write_csv(clean.drop(columns=[name]), "bad.csv")
+    assert validate.main(["--suite", "suite.json", "--data", "bad.csv", "--report-dir", "reports/validation"]) == 1
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert not [line for line in lines if line.lstrip().startswith("::")], lines
+    assert any("age ::error title=pwned::@octocat" in line for line in lines), lines
+
+
 def test_main_with_missing_suite_is_one_line_error(project, capsys: pytest.CaptureFixture[str]) -> None:
     assert validate.main(["--suite", "nothing.json", "--data", "data.csv", "--report-dir", "reports"]) == 2
     assert capsys.readouterr().err == "error: nothing.json: suite not found; create it with `make suite`\n"
@@ -240,7 +254,9 @@ def test_hostile_names_and_values_never_reach_the_html_alive(project) -> None:
     report = (docs / "report.html").read_text(encoding="utf-8")
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in report
     assert "&lt;img src=x onerror=alert(1)&gt;" in report
-    assert data_docs.ge_stylesheet() in (docs / "index.html").read_text(encoding="utf-8")
+    index = (docs / "index.html").read_text(encoding="utf-8")
+    assert data_docs.ge_stylesheet() in index
+    assert ".card{" in index and ".table{" in index  # Bootstrap 4's layout, inlined: styled offline
     summary = json.loads(Path("reports/validation/summary.json").read_text(encoding="utf-8"))
     assert summary["inputs"] == {
         "hostile.csv": hashlib.md5(data.read_bytes()).hexdigest(),

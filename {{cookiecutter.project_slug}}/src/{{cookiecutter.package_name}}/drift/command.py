@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from ..data import DataError
+from ..errors import fail
 from ..params import ParamsError, load_params, section
 from .columns import compare_column, missing_column
 from .tables import Table, open_table
@@ -143,7 +143,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         result, report_dir = run(args)
     except (ParamsError, DataError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return ERROR_EXIT_CODE
+        return fail(error, ERROR_EXIT_CODE)
     print(f"{result['headline']}; report in {report_dir}")
     return DRIFT_EXIT_CODE if result["dataset_drift"] else 0
