@@ -234,6 +234,29 @@ def test_two_different_models_racing_are_each_gated_against_the_champion_they_fi
     assert final["lock"] == [] and final["pending"] is None
 
 
+def test_two_waiters_finding_one_stale_lock_break_it_once(decision: Callable, new_model: Callable) -> None:
+    import socket
+    import subprocess
+    import time
+
+    name = new_model()
+    assert register.main(decision(0)) == 0
+    assert register.main(decision(1, champion={"version": "1", "value": 0.5})) == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a process of this host that is gone, as after a kill -9
+    tags = {"host": socket.gethostname(), "pid": str(dead.pid), "acquired": f"{time.time():.3f}", "command": "promote"}
+    client = registry.connect({"model_name": name}).client
+    client.create_registered_model(f"{name}.lock", tags=tags)
+    processes = cli(["promote", "--version", "1"]), cli(["promote", "--version", "1"])
+    codes = finish(*processes)
+    output = "".join(output_of(process) for process in processes)
+    assert codes == [0, 0], output
+    assert output.count("breaking the registry lock of promote") == 1, output
+    final = state(name)
+    assert final["aliases"]["champion"] == "1" and final["lock"] == [] and final["pending"] is None
+    assert client.search_registered_models(f"name LIKE '{name}.lock%'") == []  # no marker left behind
+
+
 def hold_lock(name: str, cwd: str, env: dict[str, str], held: Any) -> None:
     """Child side of the termination test: take the registry lock and keep it."""
     import time
