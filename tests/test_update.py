@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -146,6 +147,52 @@ def test_a_conflict_is_reported_and_left_for_the_user(updated):
     readme = (updated["project"] / "README.md").read_text()
     assert "## Quick start (our wording)" in readme and "## Quick start (template B)" in readme
     assert "<<<<<<<" in readme
+
+
+S3 = {"dvc_remote": "s3", "dvc_remote_url": "s3://team-bucket/churn"}
+
+
+@pytest.fixture(scope="module")
+def switched(tmp_path_factory) -> dict:
+    """As a user: bake with the local remote, set up, edit; the template moves on; update with an S3 remote."""
+    root = tmp_path_factory.mktemp("switch")
+    template = template_copy(root)
+    project, _ = bake(template, root / "bake")
+    edit_as_a_user(project)
+    run(["make", "setup"], project)
+    change_the_template(template, conflicting=False)
+    record: dict = {"project": project}
+    record["update"] = run(["make", "template-update", f"ANSWERS={json.dumps(S3)}"], project, check=False)
+    if record["update"].returncode == 0:
+        commit(project, "Update from the template, with an S3 remote")
+        # The update changed the lock file, so `make` syncs .venv again before it runs anything.
+        record["repro"] = run(["make", "pipeline"], project, check=False)
+        # tests/unit/test_aliases.py (kills and races against a live server, ~6 min) runs in the
+        # slow scenarios and the ci.yml rehearsal; the update changes none of what it exercises.
+        record["tests"] = run(["make", "test", "PYTEST_ADDOPTS=--ignore=tests/unit/test_aliases.py"], project, False)
+    return record
+
+
+def test_an_update_can_change_answers_and_the_files_they_choose_follow(switched):
+    project, update = switched["project"], switched["update"]
+    assert update.returncode == 0, update.stdout[-3000:] + update.stderr[-3000:]
+    context = json.loads((project / ".cruft.json").read_text())["context"]["cookiecutter"]
+    assert {key: context[key] for key in S3} == S3
+    assert "dvc-s3==" in (project / "requirements.lock").read_text()
+    assert not list(project.glob("requirements-*.lock"))  # the hook's choice, made again
+    assert "url = s3://team-bucket/churn" in (project / ".dvc/config").read_text()
+    assert "id-token: write" in (project / ".github/workflows/train.yml").read_text()
+    assert "# Template commit B." in (project / ".github/workflows/ci.yml").read_text()
+    assert USER_COMMENT in (project / ".github/workflows/ci.yml").read_text()
+    assert yaml.safe_load((project / "params.yaml").read_text())["train"]["random_forest"]["n_estimators"] == 321
+
+
+def test_after_an_update_the_pipeline_and_the_projects_tests_still_pass(switched):
+    for step in ("repro", "tests"):
+        result = switched[step]
+        assert result.returncode == 0, step + ":\n" + result.stdout[-3000:] + result.stderr[-3000:]
+    assert re.search(r"\d+ passed", switched["tests"].stdout)
+    assert (switched["project"] / "reports/gate.json").is_file()
 
 
 def test_a_template_without_a_commit_or_with_uncommitted_changes_still_bakes(tmp_path):
