@@ -81,8 +81,22 @@ def sanitise_site(docs_dir: Path) -> int:
             f'data can run. The readable validation report is <a href="{report}">{REPORT_NAME}</a>.</p>'
         )
         body = sanitise_page(path.read_text(encoding="utf-8"))
+        if path == docs_dir / "index.html":
+            body = page_links(docs_dir, pages) + body
         path.write_text(page("Data Docs", notice + body, css), encoding="utf-8")
     return len(pages)
+
+
+def page_links(docs_dir: Path, pages: list[Path]) -> str:
+    """Return static links to every other page: GE's index lists them with JavaScript, which is removed."""
+    from markupsafe import Markup, escape
+
+    items = [
+        Markup('<li><a href="{0}">{0}</a></li>').format(path.relative_to(docs_dir).as_posix())
+        for path in pages
+        if path != docs_dir / "index.html"
+    ]
+    return str(Markup('<h2>Pages</h2><ul class="pages">{}</ul>').format(escape("").join(items)))
 
 
 def report_body(summary: dict[str, Any], rows: list[dict[str, Any]]) -> str:
