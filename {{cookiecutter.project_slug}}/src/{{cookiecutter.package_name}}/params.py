@@ -199,15 +199,12 @@ class Params(Section):
             bounds = [f">= {low:g}"] * math.isfinite(low) + [f"<= {high:g}"] * math.isfinite(high)
             raise setting_error("gate.threshold", threshold, f"a number {' and '.join(bounds)} for {metric}")
         # A candidate meets the threshold, and no champion is better than the metric's best value:
-        # a tolerance this wide could never find a candidate worse than the champion.
+        # a tolerance this wide could never find a candidate worse than the champion. (A threshold
+        # at the best value leaves no room for any tolerance to matter, so none is refused there.)
         best = high if METRICS[metric].higher_is_better else low
         room = abs(best - threshold)
-        if self.gate.tolerance and self.gate.tolerance >= room:
-            allowed = (
-                f"a number >= 0 and below {room:g} (the distance from gate.threshold to the best {metric})"
-                if room
-                else f"0, since gate.threshold is already the best {metric}"
-            )
+        if 0 < room <= self.gate.tolerance:
+            allowed = f"a number >= 0 and below {room:g} (the distance from gate.threshold to the best {metric})"
             raise setting_error("gate.tolerance", self.gate.tolerance, allowed)
         return self
 

@@ -151,7 +151,6 @@ def test_threshold_outside_the_metric_range_is_rejected(
         ("roc_auc", 0.9, 0.1, "a number >= 0 and below 0.1 (the distance from gate.threshold to the best roc_auc)"),
         ("r2", 0.3, 5, "a number >= 0 and below 0.7 (the distance from gate.threshold to the best r2)"),
         ("rmse", 2.5, 1e9, "a number >= 0 and below 2.5 (the distance from gate.threshold to the best rmse)"),
-        ("accuracy", 1, 0.01, "0, since gate.threshold is already the best accuracy"),
     ],
 )
 def test_a_tolerance_too_wide_to_ever_fail_is_rejected(
@@ -164,6 +163,13 @@ def test_a_tolerance_too_wide_to_ever_fail_is_rejected(
         f"params.yaml: gate.tolerance = {tolerance:g}: must be {allowed}"
     )
     assert params.validate(changed(raw, "gate.tolerance", 0))["gate"]["tolerance"] == 0
+
+
+def test_a_threshold_at_the_best_value_accepts_any_tolerance(project_params: dict[str, Any]) -> None:
+    """Demanding a perfect model leaves no room in which a tolerance could matter."""
+    raw = changed(changed(project_params, "data.task", "classification"), "gate.metric", "accuracy")
+    raw = changed(raw, "gate.threshold", 1.0)
+    assert params.validate(changed(raw, "gate.tolerance", 0.01))["gate"]["threshold"] == 1.0
 
 
 def test_a_key_written_twice_is_refused_with_its_line(tmp_path: Path) -> None:
