@@ -9,63 +9,24 @@ edit for the user with the file named, and never touch the skipped paths.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import TEMPLATE
+from template_repo import NOT_COPIED, bake, commit, replace, run, template_copy
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("template-update")]
 
 CRUFT = [sys.executable, "-m", "cruft"]
-NOT_COPIED = shutil.ignore_patterns(".venv", "node_modules", ".git", "__pycache__", ".ruff_cache", ".pytest_cache")
-IDENTITY = {"GIT_AUTHOR_NAME": "Tester", "GIT_AUTHOR_EMAIL": "t@example.com"}
-IDENTITY |= {"GIT_COMMITTER_NAME": "Tester", "GIT_COMMITTER_EMAIL": "t@example.com"}
 SLUG = "{{cookiecutter.project_slug}}"
 MODULE = f"{SLUG}/src/{{{{cookiecutter.package_name}}}}/status.py"
 USER_COMMENT = "# Lint and test on every pull request and push to main (our team adds a note here)."
 TEMPLATE_COMMENT = "# Added in the template's commit B."
 HELP_LINE = "help: ## List the commands"
-
-
-def run(args: list[str], cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, env={**os.environ, **IDENTITY})
-    if check and result.returncode != 0:
-        raise AssertionError(f"{args} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    return result
-
-
-def commit(folder: Path, message: str) -> str:
-    run(["git", "add", "--all"], folder)
-    run(["git", "commit", "--quiet", "--no-verify", "-m", message], folder)
-    return run(["git", "rev-parse", "HEAD"], folder).stdout.strip()
-
-
-def replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{path.name} no longer has {old!r}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-
-
-def template_copy(root: Path) -> Path:
-    """Copy the template's working tree (uncommitted work included) into a new repository: commit A."""
-    template = root / "template"
-    shutil.copytree(TEMPLATE, template, ignore=NOT_COPIED)
-    run(["git", "init", "--quiet", "--initial-branch=main"], template)
-    commit(template, "A")
-    return template
-
-
-def bake(template: Path, output: Path) -> tuple[Path, str]:
-    """Bake the template into a new folder; return the project and what the hooks said on stderr."""
-    output.mkdir()
-    result = run([sys.executable, "-m", "cookiecutter", "--no-input", str(template), "-o", str(output)], output)
-    return next(path for path in output.iterdir() if path.is_dir()), result.stderr
 
 
 def edit_as_a_user(project: Path) -> None:

@@ -1,10 +1,11 @@
-"""Fake GitHub CLI for rehearsals: records `gh workflow run|enable` instead of calling GitHub.
+"""Fake GitHub CLI for rehearsals: records `gh workflow run|enable` and `gh pr list|create|edit`.
 
 The rehearsal puts a `gh` wrapper on every job's PATH (GitHub's runners have gh installed) that
 runs this file with the state file and the bare repository. It checks what gh and the API
 would check (a token, the repository, the workflow file on that ref, its workflow_dispatch
-trigger, the token's `actions: write`), records the call in the state, and refuses every other
-subcommand so that a workflow cannot pass by calling something the rehearsal does not model.
+trigger, the token's `actions: write`; for pull requests `pull-requests: read|write` and a head
+branch that exists), records the call in the state, and refuses every other subcommand or
+option, so that a workflow cannot pass by calling something the rehearsal does not model.
 """
 
 from __future__ import annotations
@@ -43,6 +44,92 @@ def has_dispatch(text: str) -> bool:
     return "workflow_dispatch" in (triggers if isinstance(triggers, dict | list) else [triggers])
 
 
+SERVER = "https://github.com"
+PR_LIST_JQ = ".[0].number"  # the one query the project's Makefile makes
+
+
+class Refused(Exception):
+    """What gh prints and its exit code, for a call GitHub would refuse."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def authorised(state: dict, scope: str, level: str) -> dict:
+    """Return the grant of the job's token, or raise Refused as gh would."""
+    token = os.environ.get("GH_TOKEN") or os.environ.get("GITHUB_TOKEN")
+    if not token:
+        raise Refused(NO_TOKEN, 4)
+    repository = os.environ.get("GH_REPO")
+    if repository and repository != state["repository"]:
+        raise Refused(f"HTTP 404: Not Found (https://api.github.com/repos/{repository})")
+    grant = state["tokens"].get(token)
+    if grant is None:
+        raise Refused("HTTP 401: Bad credentials (https://api.github.com/graphql)")
+    allowed = {"read": {"read", "write"}, "write": {"write"}}[level]
+    if grant["permissions"].get(scope) not in allowed:
+        raise Refused("GraphQL: Resource not accessible by integration")
+    return grant
+
+
+def pull_requests(state: dict, origin: str, args: list[str]) -> str:
+    """`gh pr list|create|edit` with the options the project uses; return what gh prints."""
+    command = argparse.ArgumentParser(prog=f"gh pr {args[0]}", exit_on_error=False)
+    if args[0] == "list":
+        command.add_argument("--head", required=True)
+        command.add_argument("--state", choices=["open"], required=True)
+        command.add_argument("--json", choices=["number"], required=True)
+        command.add_argument("--jq", choices=[PR_LIST_JQ], required=True)
+    elif args[0] == "create":
+        command.add_argument("--head", required=True)
+        command.add_argument("--title", required=True)
+        command.add_argument("--body-file", required=True)
+    else:
+        command.add_argument("number", type=int)
+        command.add_argument("--body-file", required=True)
+    try:
+        options = command.parse_args(args[1:])
+    except (argparse.ArgumentError, SystemExit) as error:
+        raise Refused(f"gh pr {' '.join(args)}: not modelled by the rehearsal ({error})") from None
+    grant = authorised(state, "pull-requests", "read" if args[0] == "list" else "write")
+    pulls = [issue for issue in state["issues"] if "pull_request" in issue]
+    if args[0] == "list":
+        found = [pr for pr in pulls if pr["pull_request"]["head"] == options.head and pr["state"] == "open"]
+        return f"{found[0]['number']}\n" if found else ""
+    body = Path(options.body_file).read_text(encoding="utf-8")
+    if args[0] == "edit":
+        [pull] = [pr for pr in pulls if pr["number"] == options.number] or [None]
+        if pull is None:
+            raise Refused(f"GraphQL: Could not resolve to a PullRequest with the number of {options.number}.")
+        pull["body"] = body
+        number = options.number
+    else:
+        heads = subprocess.run(["git", "-C", origin, "rev-parse", "--verify", "--quiet", f"refs/heads/{options.head}"])
+        if heads.returncode != 0:
+            raise Refused("pull request create failed: GraphQL: Head sha can't be blank, Head ref must be a branch")
+        if any(pr["pull_request"]["head"] == options.head and pr["state"] == "open" for pr in pulls):
+            raise Refused(f'a pull request for branch "{options.head}" into branch "main" already exists')
+        number = state["next_number"]
+        state["next_number"] += 1
+        state["issues"].append(
+            {
+                "number": number,
+                "title": options.title,
+                "body": body,
+                "state": "open",
+                "labels": [],
+                "user": {"login": "github-actions[bot]", "type": "Bot"},
+                "pull_request": {
+                    "url": f"https://github.com/{state['repository']}/pull/{number}",
+                    "head": options.head,
+                },
+            }
+        )
+    state["calls"].append({"method": f"gh pr {args[0]}", "params": {"number": number}, "job": grant["job"]})
+    return f"{SERVER}/{state['repository']}/pull/{number}\n"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="gh")
     parser.add_argument("--state", required=True)
@@ -51,8 +138,21 @@ def main(argv: list[str]) -> int:
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ours = parser.parse_args(argv)
     args = ours.args[1:] if ours.args[:1] == ["--"] else ours.args
+    if args[:1] == ["pr"] and len(args) >= 2 and args[1] in {"list", "create", "edit"}:
+        state_path = Path(ours.state)
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+        try:
+            printed = pull_requests(state, ours.origin, args[1:])
+        except Refused as refused:
+            return fail(str(refused), refused.code)
+        state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        print(printed, end="")
+        return 0
     if args[:1] != ["workflow"] or len(args) < 3 or args[1] not in {"run", "enable"}:
-        return fail(f"gh {' '.join(args)}: not modelled by the rehearsal (only `workflow run` and `workflow enable`)")
+        return fail(
+            f"gh {' '.join(args)}: not modelled by the rehearsal "
+            "(only `workflow run`, `workflow enable` and `pr list|create|edit`)"
+        )
 
     command = argparse.ArgumentParser(prog=f"gh workflow {args[1]}")
     command.add_argument("workflow")
