@@ -128,13 +128,17 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
 
 def test_pull_request_from_a_fork_is_green_and_attempts_no_comment(rehearsal):
     repo, state = rehearsal.repo, rehearsal.state
-    repo.variables["MLFLOW_TRACKING_URI"] = "https://mlflow.invalid"  # a fork must not see it
+    # A fork sees no variable: neither the registry nor a self-hosted runner of the repository.
+    hidden = {"MLFLOW_TRACKING_URI": "https://mlflow.invalid", "TRAIN_RUNNER": "self-hosted-gpu"}
+    repo.variables.update(hidden)
     try:
         set_params(rehearsal, "from-fork", "Fewer leaves", "max_leaf_nodes: 31", "max_leaf_nodes: 15")
         calls = len(state.calls())
         run = rehearsal.run("train.yml", pull_request(repo, state, "from-fork", 2, fork=True))
     finally:
-        del repo.variables["MLFLOW_TRACKING_URI"]
+        for name in hidden:
+            del repo.variables[name]
+    assert run.jobs["train-pr"].runs_on == "ubuntu-latest"
     assert run.conclusion == "success", ok(run)
     assert run.jobs["comment"].result == "skipped"
     assert state.calls()[calls:] == []
@@ -159,8 +163,16 @@ def test_failing_gate_fails_the_job_and_nothing_is_registered(rehearsal):
 
 
 def test_drift_on_clean_data_opens_no_issue(rehearsal):
-    run = rehearsal.run("drift.yml", schedule(rehearsal.repo, cron(rehearsal)))
+    # Bigger or self-hosted machines are repository variables (docs/ci.md, "Runners").
+    runners = {"RUNNER": "arc-runner-set", "DRIFT_RUNNER": "ubuntu-24.04-16core"}
+    rehearsal.repo.variables.update(runners)
+    try:
+        run = rehearsal.run("drift.yml", schedule(rehearsal.repo, cron(rehearsal)))
+    finally:
+        for name in runners:
+            del rehearsal.repo.variables[name]
     assert run.conclusion == "success", ok(run)
+    assert (run.jobs["drift"].runs_on, run.jobs["keepalive"].runs_on) == ("ubuntu-24.04-16core", "arc-runner-set")
     assert run.jobs["drift"].outputs["drifted"] == "false"
     assert {job: run.jobs[job].result for job in ("issue", "retrain")} == {"issue": "skipped", "retrain": "skipped"}
     assert rehearsal.state.issues() == []
@@ -189,9 +201,14 @@ def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_training(rehea
 
 def test_retrain_dispatched_on_the_default_branch_registers(rehearsal):
     # What drift.yml's `gh workflow run train.yml` starts (the default branch, no inputs).
-    run = rehearsal.run("train.yml", workflow_dispatch(rehearsal.repo, "train.yml"))
+    rehearsal.repo.variables["TRAIN_RUNNER"] = "ubuntu-24.04-8core"
+    try:
+        run = rehearsal.run("train.yml", workflow_dispatch(rehearsal.repo, "train.yml"))
+    finally:
+        del rehearsal.repo.variables["TRAIN_RUNNER"]
     assert run.conclusion == "success", ok(run)
     assert run.jobs["train-pr"].result == "skipped"
+    assert run.jobs["train"].runs_on == run.jobs["register"].runs_on == "ubuntu-24.04-8core"
     register = run.jobs["register"]
     assert register.result == "success", ok(run)
     assert register.environment == "model-registry"

@@ -111,6 +111,7 @@ class JobResult:
     permissions: dict[str, str] = field(default_factory=dict)
     environment: str | None = None
     concurrency: dict[str, Any] | None = None
+    runs_on: str | list[str] | None = None
 
     def step(self, name_or_id: str) -> StepResult:
         return next(s for s in self.steps if name_or_id in (s.id, s.name))
@@ -775,12 +776,15 @@ class Rehearsal:
         status = {"success": ancestor_ok, "failure": ancestor_failed, "cancelled": False}
         if not self.expressions.condition(spec.get("if"), job.contexts(AT_JOB_IF), status):
             return JobResult(job_id, "skipped")
-        runs_on = spec.get("runs-on")
-        if not (isinstance(runs_on, str) and runs_on.startswith("ubuntu")):
-            raise NotRehearsable(f"job {job_id}: runs-on {runs_on!r} (only ubuntu runners are rehearsed)")
         if "timeout-minutes" not in spec:
             raise NotRehearsable(f"job {job_id}: no timeout-minutes (the default is six hours)")
         settings = job.contexts(AT_JOB_SETTING)
+        # The label picks a machine on GitHub; here every job runs on this host, an ubuntu stand-in,
+        # so only the value is checked and kept: a label, or a list of labels, never empty.
+        runs_on = self.expressions.render(spec.get("runs-on"), settings)
+        labels = [runs_on] if isinstance(runs_on, str) else runs_on
+        if not (isinstance(labels, list) and labels and all(isinstance(x, str) and x.strip() for x in labels)):
+            raise NotRehearsable(f"job {job_id}: runs-on {spec.get('runs-on')!r} gives {runs_on!r}, not a runner label")
         environment = self.expressions.render(spec.get("environment"), settings)
         if isinstance(environment, dict):
             environment = environment.get("name")
@@ -811,8 +815,9 @@ class Rehearsal:
             outputs[name] = self.expressions.render_string(value, job.contexts(AT_JOB_OUTPUTS))
         result = "failure" if job.failed and not spec.get("continue-on-error") else "success"
         return JobResult(
-            job_id, result, outputs, job.results, "".join(job.summary), job.permissions, environment, concurrency
-        )
+            job_id, result, outputs, job.results, "".join(job.summary), job.permissions, environment, concurrency,
+            runs_on,
+        )  # fmt: skip
 
     @staticmethod
     def check_pins(steps: list[dict[str, Any]]) -> None:
