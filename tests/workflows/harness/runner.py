@@ -156,6 +156,8 @@ class Host:
     uv: Path
     node: str = "node"
     network: dict[str, str] = field(default_factory=lambda: {k: v for k, v in os.environ.items() if NETWORK.match(k)})
+    # The cloud behind OIDC logins (standins.Cloud): None, and a login step is not rehearsable.
+    cloud: Any = None
 
     @property
     def uv_cache(self) -> Path:
@@ -276,6 +278,7 @@ class JobRun:
         self.counter = itertools.count(1)
         self.deadline = time.monotonic()
         self.permissions: dict[str, str] = {}
+        self.environment: str | None = None  # the deployment environment the job runs in, if any
         self.vars: dict[str, str] = {}
         self.secrets: dict[str, str] = {}
 
@@ -789,6 +792,7 @@ class Rehearsal:
         if isinstance(environment, dict):
             environment = environment.get("name")
         if environment:
+            job.environment = environment
             configured = self.repo.environments.get(environment)
             if configured is not None and not run.event.fork:
                 job.vars.update(configured.variables)

@@ -19,6 +19,11 @@ workflow sees:
 - actions/upload-artifact, actions/download-artifact: a per-run store, with the action's
   search-path root, hidden-file, if-no-files-found and overwrite rules.
 - actions/github-script: github-script.mjs, with a client that records REST calls.
+- aws-actions/configure-aws-credentials: the OIDC login. It needs `id-token: write` as on
+  GitHub, builds the token's subject the way GitHub does (`environment:`, `pull_request` or
+  `ref:`), and asks the host's cloud (`Host.cloud`, a `Cloud`) for the role's credentials at
+  the `sts-endpoint` given; the cloud checks the subject against the role's trust. It exports
+  the same variables as the action.
 
 The actions' post steps have nothing left to do here: setup-uv's cache save is the kept cache
 folder itself, and checkout's credential cleanup has no credentials to remove.
@@ -35,6 +40,7 @@ import subprocess
 import tarfile
 import time
 from pathlib import Path
+from typing import Protocol
 
 from .github import LEVELS, SERVER_URL, git
 from .runner import Call, NotRehearsable, StepFailure
@@ -358,6 +364,57 @@ def github_script(call: Call) -> None:
         raise StepFailure("github-script failed (see its log)")
 
 
+# --- aws-actions/configure-aws-credentials ----------------------------------------------------------
+class Cloud(Protocol):
+    """What an OIDC login reaches: an STS endpoint that trusts some subjects for some roles."""
+
+    sts_endpoint: str
+
+    def assume_role(self, role_arn: str, subject: str, audience: str) -> dict[str, str]:
+        """Temporary credentials (AccessKeyId, SecretAccessKey, SessionToken) or StepFailure."""
+
+
+def oidc_subject(job) -> str:
+    """The `sub` claim of the job's OIDC token, in GitHub's default format."""
+    repo, event = job.rehearsal.repo.full_name, job.run.event
+    if job.environment:
+        return f"repo:{repo}:environment:{job.environment}"
+    if event.name == "pull_request":
+        return f"repo:{repo}:pull_request"
+    return f"repo:{repo}:ref:{event.ref}"
+
+
+def configure_aws_credentials(call: Call) -> None:
+    inputs, job = call.inputs, call.job
+    refuse(call, **dict.fromkeys(("aws-access-key-id", "aws-secret-access-key", "aws-session-token",
+                                  "web-identity-token-file", "aws-profile", "role-chaining"), ""))  # fmt: skip
+    if not inputs["role-to-assume"]:
+        raise NotRehearsable("only an OIDC login with role-to-assume is modelled")
+    if not inputs["aws-region"]:
+        raise StepFailure("Region is not valid: the aws-region input is required")
+    if job.permissions.get("id-token") != "write":
+        # Without the permission the runner gets no ACTIONS_ID_TOKEN_REQUEST_URL.
+        raise StepFailure("Could not load credentials from any providers: the job has no `id-token: write` permission")
+    cloud = job.rehearsal.host.cloud
+    if cloud is None:
+        raise NotRehearsable("an OIDC login needs Host.cloud")
+    if inputs["sts-endpoint"] != cloud.sts_endpoint:
+        raise NotRehearsable(f"sts-endpoint {inputs['sts-endpoint']!r}: only the host's cloud is reachable")
+    credentials = cloud.assume_role(inputs["role-to-assume"], oidc_subject(job), inputs["audience"])
+    region = inputs["aws-region"]
+    exported = {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+    }
+    for name, value in exported.items():
+        call.export(name, value)
+    call.set_output("aws-account-id", inputs["role-to-assume"].split(":")[4])
+    call.log.append(f"Authenticated as assumedRoleId {inputs['role-to-assume']}")
+
+
 STANDINS = {
     "actions/checkout": checkout,
     "actions/setup-python": setup_python,
@@ -367,4 +424,5 @@ STANDINS = {
     "actions/upload-artifact": upload_artifact,
     "actions/download-artifact": download_artifact,
     "actions/github-script": github_script,
+    "aws-actions/configure-aws-credentials": configure_aws_credentials,
 }

@@ -25,9 +25,10 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "current": "Write a demo batch of 'current' data from the holdout rows, optionally shifted.",
     "report": "Write the Markdown report of a training run.",
     "status": "Show the registered versions that carry an alias.",
+    "registry": "Fetch (pull) or publish (push) the embedded registry on branch mlflow-registry.",
 }
 
-ENTRY_POINTS = {"rollback": ("promote", "rollback_main")}
+ENTRY_POINTS = {"rollback": ("promote", "rollback_main"), "registry": ("registry_branch", "main")}
 # No usage data leaves the machine unless the user opts in by setting these to false.
 TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 

@@ -34,9 +34,9 @@ from .provenance import Base, Verdict, after_validation, base_revision, read_res
 MAX_CHARS = GITHUB_LIMIT - 1_000
 DID_NOT_RUN = "⏸"
 EMBEDDED_NOTE = (
-    "The registry is the embedded sqlite file `mlflow.db` of this run, uploaded as the `model-registry` "
-    "artifact; it starts empty on every runner. Set the `MLFLOW_TRACKING_URI` variable to keep one "
-    "registry across runs (docs/ci.md)."
+    "The registry is the embedded sqlite file `mlflow.db`, kept on branch `mlflow-registry` "
+    "(`make registry-pull` fetches it). Set the `MLFLOW_TRACKING_URI` variable to use an MLflow "
+    "server instead (docs/ci.md)."
 )
 URL_SAFE = ":/?#@!$&'*+,;=%~"  # everything else, brackets and parentheses too, is percent-encoded
 

@@ -1,0 +1,269 @@
+"""The registry branch: the embedded registry published to, and fetched from, branch mlflow-registry.
+
+Each test has a project folder that is a git repository with a bare `origin` beside it, and
+registers tiny models into the project's own sqlite registry, as `make pipeline` does.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from {{ cookiecutter.package_name }} import registry_branch
+
+NAME = "test-model"
+BRANCH = registry_branch.BRANCH
+
+
+def git(cwd: Path, *args: str) -> str:
+    found = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return found.stdout.strip()
+
+
+@pytest.fixture
+def repository(project: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The project folder as a git repository with params.yaml committed, and its bare origin."""
+    for name in ("GIT_AUTHOR_NAME", "GIT_COMMITTER_NAME"):
+        monkeypatch.setenv(name, "Test")
+    for name in ("GIT_AUTHOR_EMAIL", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.setenv(name, "test@example.com")
+    monkeypatch.delenv("GITHUB_TOKEN", raising=False)
+    origin = tmp_path / "origin.git"
+    git(tmp_path, "init", "--quiet", "--bare", str(origin))
+    root = project.root
+    (root / ".gitignore").write_text("mlflow.db\nmlflow.db.lock\nmlruns/\n")
+    git(root, "init", "--quiet", "-b", "main")
+    git(root, "add", "params.yaml", ".gitignore")
+    git(root, "commit", "--quiet", "-m", "Project")
+    git(root, "remote", "add", "origin", str(origin))
+    git(root, "push", "--quiet", "origin", "main")
+    return origin
+
+
+@pytest.fixture
+def tiny_model(task: str) -> Callable[[], Any]:
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    def make() -> Any:
+        model = DummyClassifier() if task == "classification" else DummyRegressor()
+        return model.fit([[0.0], [1.0], [2.0], [3.0]], [0, 1, 0, 1])
+
+    return make
+
+
+@pytest.fixture
+def registered(client: Any, register_model: Callable, tiny_model: Callable, repository: Path) -> Any:
+    """Two versions, champion v2 and previous-champion v1."""
+    assert [register_model(tiny_model()) for _ in range(2)] == ["1", "2"]
+    client.set_registered_model_alias(NAME, "champion", "2")
+    client.set_registered_model_alias(NAME, "previous-champion", "1")
+    return client
+
+
+def run(capsys: pytest.CaptureFixture, *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()  # only what the command prints
+    code = registry_branch.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def branch_file(origin: Path, path: str) -> str:
+    return git(origin, "show", f"{BRANCH}:{path}")
+
+
+def clone(origin: Path, where: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh clone of the project, made the working directory, with its own embedded registry."""
+    git(where.parent, "clone", "--quiet", "-b", "main", str(origin), str(where))
+    enter(where, monkeypatch)
+    return where
+
+
+def enter(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Work in `folder` with its mlflow.db as the registry.
+
+    The path is absolute: MLflow keeps one database engine per tracking URI in a process, so a
+    relative URI would reach the first folder's file from every other folder.
+    """
+    monkeypatch.chdir(folder)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{(folder / 'mlflow.db').as_posix()}")
+
+
+def stored_versions(database: Path = Path("mlflow.db")) -> list[str]:
+    """The versions in a registry file, read with sqlite itself (no engine MLflow may have cached)."""
+    with sqlite3.connect(database) as connection:
+        query = "SELECT version FROM model_versions WHERE name = ? AND current_stage != 'Deleted_Internal'"
+        rows = connection.execute(query, (NAME,)).fetchall()
+    connection.close()
+    return sorted(str(row[0]) for row in rows)
+
+
+def test_push_then_a_fresh_clone_pulls_and_loads_the_champion(
+    registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    code, out, err = run(capsys, "push")
+    assert code == 0, err
+    assert "champion v2, previous-champion v1" in out
+    assert git(repository, "rev-list", "--count", BRANCH) == "1"  # one commit, no history
+    manifest = json.loads(branch_file(repository, "registry.json"))
+    assert manifest["aliases"] == {"champion": "2", "previous-champion": "1"}
+    assert sorted(manifest["versions"]) == ["1", "2"]
+
+    where = clone(repository, tmp_path / "clone", monkeypatch)
+    code, out, err = run(capsys, "pull")
+    assert code == 0, err
+    assert f"fetched {BRANCH}" in out and "champion v2" in out
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{(where / 'mlflow.db').as_posix()}")
+    assert str(mlflow.MlflowClient().get_model_version_by_alias(NAME, "champion").version) == "2"
+    with sqlite3.connect(where / "mlflow.db") as connection:
+        locations = [row[0] for row in connection.execute("SELECT storage_location FROM model_versions")]
+    connection.close()
+    assert all(Path(loc.removeprefix("file://")).is_relative_to(where) for loc in locations), locations
+    model = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
+    assert len(model.predict([[0.5], [1.5]])) == 2
+    assert git(where, "status", "--porcelain") == ""  # nothing of the store shows up in git
+
+
+def test_pull_without_a_branch_starts_empty(repository: Path, capsys) -> None:
+    code, out, err = run(capsys, "pull")
+    assert code == 0, err
+    assert "does not exist" in out and "starts empty" in out
+    assert not Path("mlflow.db").exists()
+
+
+def test_pull_keeps_local_registrations_unless_forced(
+    registered: Any, repository: Path, register_model: Callable, tiny_model: Callable, capsys
+) -> None:
+    assert run(capsys, "push")[0] == 0
+    register_model(tiny_model())  # version 3, only here
+    before = Path("mlflow.db").read_bytes()
+    code, out, err = run(capsys, "pull")
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "changed since it was fetched" in err and "registry-push" in err and "FORCE=1" in err
+    assert Path("mlflow.db").read_bytes() == before
+    code, out, err = run(capsys, "pull", "--force")
+    assert code == 0, err
+    assert stored_versions() == ["1", "2"]
+
+
+def test_a_push_from_a_stale_store_is_refused_and_the_branch_kept(
+    registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    first = tmp_path / "project"
+    assert run(capsys, "push")[0] == 0
+    clone(repository, tmp_path / "other", monkeypatch)
+    assert run(capsys, "pull")[0] == 0
+    assert run(capsys, "push")[0] == 0  # the branch moves on
+    moved = git(repository, "rev-parse", BRANCH)
+    enter(first, monkeypatch)
+    code, out, err = run(capsys, "push")
+    assert code == 2
+    assert "run `make registry-pull` first" in err and err.count("\n") == 1
+    assert git(repository, "rev-parse", BRANCH) == moved
+
+
+def test_the_push_itself_carries_a_lease(
+    registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    """A writer that checked the branch just before another one pushed cannot overwrite it."""
+    first = tmp_path / "project"
+    assert run(capsys, "push")[0] == 0
+    seen = git(repository, "rev-parse", BRANCH)
+    clone(repository, tmp_path / "other", monkeypatch)
+    assert run(capsys, "pull")[0] == 0
+    assert run(capsys, "push")[0] == 0
+    moved = git(repository, "rev-parse", BRANCH)
+    enter(first, monkeypatch)
+    # The check saw the old commit, and so did the fetch: only the push's lease is left to refuse.
+    monkeypatch.setattr(registry_branch.Remote, "head", lambda self: seen)
+    monkeypatch.setattr(registry_branch.Remote, "fetch", lambda self, commit: None)
+    code, out, err = run(capsys, "push")
+    assert code == 4
+    assert "pushing mlflow-registry" in err and "Traceback" not in err
+    assert git(repository, "rev-parse", BRANCH) == moved
+
+
+def test_push_prunes_old_versions_without_an_alias(
+    client: Any, register_model: Callable, tiny_model: Callable, repository: Path, capsys
+) -> None:
+    assert [register_model(tiny_model()) for _ in range(6)] == ["1", "2", "3", "4", "5", "6"]
+    client.set_registered_model_alias(NAME, "champion", "6")
+    client.set_registered_model_alias(NAME, "previous-champion", "1")
+    with sqlite3.connect(Path("mlflow.db")) as connection:
+        query = "SELECT storage_location FROM model_versions WHERE name = ? AND version IN (2, 3)"
+        doomed = [row[0] for row in connection.execute(query, (NAME,))]
+    connection.close()
+    assert len(doomed) == 2
+    code, out, err = run(capsys, "push", "--keep", "2")
+    assert code == 0, err
+    assert "pruned version(s) 2, 3" in out
+    assert stored_versions() == ["1", "4", "5", "6"]
+    for location in doomed:
+        assert not Path(location.removeprefix("file://")).exists()
+    assert json.loads(branch_file(repository, "registry.json"))["versions"] == ["1", "4", "5", "6"]
+    stored = git(repository, "ls-tree", "-r", "--name-only", BRANCH).splitlines()
+    assert not [path for path in stored if any(f"/{Path(loc).parent.name}/" in path for loc in doomed)]
+
+
+def test_every_push_appends_to_the_log_of_moves(
+    registered: Any, repository: Path, client: Any, capsys
+) -> None:
+    assert run(capsys, "push")[0] == 0
+    client.set_registered_model_alias(NAME, "champion", "1")
+    assert run(capsys, "push")[0] == 0
+    lines = [json.loads(line) for line in branch_file(repository, "moves.jsonl").splitlines()]
+    assert [line["aliases"]["champion"] for line in lines] == ["2", "1"]
+    assert git(repository, "rev-list", "--count", BRANCH) == "1"
+
+
+def test_a_server_is_the_registry_and_both_commands_refuse(
+    repository: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://user:s3cret@mlflow.example.com")
+    for action in ("pull", "push"):
+        code, out, err = run(capsys, action)
+        assert code == 2
+        assert err.count("\n") == 1 and "s3cret" not in err
+        assert "keeps the embedded store only" in err
+
+
+def test_an_unreachable_remote_is_an_error_not_an_empty_registry(
+    repository: Path, project: Any, capsys
+) -> None:
+    git(project.root, "remote", "set-url", "origin", str(project.root / "no-such-repository.git"))
+    code, out, err = run(capsys, "pull")
+    assert code == 4
+    assert err.startswith("error: cannot read branch mlflow-registry") and err.count("\n") == 1
+    assert not Path("mlflow.db").exists()
+
+
+def test_a_branch_not_written_by_push_is_refused(repository: Path, project: Any, tmp_path: Path, capsys) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "--quiet", str(repository), str(other))
+    git(other, "checkout", "--quiet", "--orphan", BRANCH)
+    (other / "notes.txt").write_text("not a registry\n")
+    git(other, "add", "notes.txt")
+    git(other, "commit", "--quiet", "-m", "Something else")
+    git(other, "push", "--quiet", "origin", BRANCH)
+    code, out, err = run(capsys, "pull")
+    assert code == 4
+    assert "has no readable registry.json" in err and err.count("\n") == 1
+    assert not Path("mlflow.db").exists()
+
+
+def test_the_token_goes_to_the_github_server_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
+    monkeypatch.delenv("GITHUB_SERVER_URL", raising=False)
+    sent = registry_branch.auth_env("https://github.com/octo-org/churn.git")
+    assert sent["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraheader"
+    assert "ghs_secret" not in json.dumps(sent)  # base64 in a header, never in a command line
+    assert registry_branch.auth_env("https://github.com.evil.example/octo-org/churn.git") == {}
+    assert registry_branch.auth_env("/srv/git/churn.git") == {}
