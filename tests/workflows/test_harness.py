@@ -471,3 +471,40 @@ def test_workflows_only_run_on_events_they_handle(rehearse):
     rehearsal.repo.commit("feature", "change", {"a.txt": "a"})
     with pytest.raises(NotRehearsable):
         rehearsal.run("w.yml", push(rehearsal.repo, branch="feature"))
+
+
+PUSH_BRANCH = """
+on: push
+permissions: {}
+jobs:
+  publish:
+    runs-on: ubuntu-latest
+    timeout-minutes: 5
+    permissions:
+      contents: %s
+    steps:
+      - uses: %s
+        with:
+          persist-credentials: false
+      - env:
+          GITHUB_TOKEN: %s
+        run: |
+          git -c user.name=bot -c user.email=bot@example.com commit --quiet --allow-empty -m note
+          git push --quiet origin HEAD:refs/heads/notes
+"""
+
+
+@pytest.mark.parametrize(
+    ("contents", "token", "result"),
+    [
+        ("write", "${{ github.token }}", "success"),
+        ("read", "${{ github.token }}", "failure"),
+        ("write", "''", "failure"),
+    ],
+)
+def test_a_job_pushes_only_with_a_token_that_may_write_contents(rehearse, contents, token, result):
+    rehearsal = rehearse({"push.yml": PUSH_BRANCH % (contents, CHECKOUT, token)})
+    run = rehearsal.run("push.yml", push(rehearsal.repo))
+    assert run.jobs["publish"].result == result, run.log
+    pushed = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "refs/heads/notes"], cwd=rehearsal.repo.origin)
+    assert (pushed.returncode == 0) == (result == "success")

@@ -10,9 +10,10 @@ registry. The uv cache stays warm across runs, so each job's `make setup` takes 
 from __future__ import annotations
 
 import json
+import os
 import re
-import shutil
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,8 @@ from workflow_support import bake, make_host
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rehearsal")]
 
 MARKER = "<!-- train-report -->"
+REGISTRY = "mlflow-registry"  # the branch that keeps the embedded registry
+FETCH_REGISTRY = "Fetch the registry from branch mlflow-registry (no MLFLOW_TRACKING_URI set)"
 ISSUE_MARKER = "<!-- drift-issue -->"
 
 
@@ -70,7 +73,26 @@ def ok(run) -> str:
 def aliases(database: Path, model: str) -> dict[str, int]:
     with sqlite3.connect(database) as connection:
         rows = connection.execute("SELECT alias, version FROM registered_model_aliases WHERE name = ?", (model,))
-        return dict(rows.fetchall())
+        found = dict(rows.fetchall())
+    connection.close()
+    return found
+
+
+def branch_registry(rehearsal: Rehearsal, into: Path) -> dict:
+    """The registry branch as GitHub holds it: its commit count, manifest, log, and aliases of its mlflow.db."""
+    origin = rehearsal.repo.origin
+    into.mkdir(parents=True, exist_ok=True)
+    database = into / "mlflow.db"
+    database.write_bytes(subprocess.run(["git", "show", f"{REGISTRY}:mlflow.db"], cwd=origin, capture_output=True,
+                                        check=True).stdout)  # fmt: skip
+    model = params(rehearsal)["register"]["model_name"]
+    return {
+        "commits": int(git(origin, "rev-list", "--count", REGISTRY)),
+        "manifest": json.loads(git(origin, "show", f"{REGISTRY}:registry.json")),
+        "log": [json.loads(line) for line in git(origin, "show", f"{REGISTRY}:moves.jsonl").splitlines()],
+        "aliases": aliases(database, model),
+        "sha": git(origin, "rev-parse", REGISTRY),
+    }
 
 
 @pytest.fixture(scope="module")
@@ -79,17 +101,22 @@ def first_push(rehearsal):
     return rehearsal.run("train.yml", push(rehearsal.repo))
 
 
-def test_push_to_main_registers_the_model_and_moves_champion(rehearsal, first_push):
+def test_push_to_main_registers_the_model_and_publishes_the_registry_branch(rehearsal, first_push, tmp_path):
     run = first_push
     assert run.conclusion == "success", ok(run)
     register = run.jobs["register"]
     assert register.result == "success", ok(run)
     assert register.environment == "model-registry"
     assert register.concurrency == {"group": f"model-registry-{rehearsal.repo.full_name}", "cancel-in-progress": False}
-    model = params(rehearsal)["register"]["model_name"]
-    database = run.artifacts / "model-registry" / "mlflow.db"
-    assert aliases(database, model) == {"champion": 1, "challenger": 1}
-    assert "embedded sqlite file `mlflow.db`" in register.summary
+    assert register.permissions["contents"] == "write"  # pushes the branch; no other job of train.yml may
+    assert register.step("Publish the registry to branch mlflow-registry").outcome == "success", ok(run)
+    assert not (run.artifacts / "model-registry").exists()  # the repository keeps it, not an artifact
+    branch = branch_registry(rehearsal, tmp_path)
+    assert branch["aliases"] == {"champion": 1, "challenger": 1}
+    assert branch["commits"] == 1 and branch["manifest"]["versions"] == ["1"]
+    assert [entry["aliases"] for entry in branch["log"]] == [{"challenger": "1", "champion": "1"}]
+    assert branch["log"][0]["ci_run"].endswith(f"/actions/runs/{run.run_id}")
+    assert "kept on branch `mlflow-registry`" in register.summary
     assert "| `champion` | 1 |" in register.summary
 
 
@@ -126,6 +153,25 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
     ]
 
 
+def test_pull_request_with_a_worse_model_fails_against_the_champion_on_the_branch(rehearsal, tmp_path):
+    repo, state = rehearsal.repo, rehearsal.state
+    before = branch_registry(rehearsal, tmp_path)["sha"]
+    worse = params_text(rehearsal).replace("n_estimators: 200", "n_estimators: 3", 1)
+    worse = worse.replace("max_depth: null", "max_depth: 1", 1)
+    repo.commit("stumps", "Three stumps", {"params.yaml": worse})
+    run = rehearsal.run("train.yml", pull_request(repo, state, "stumps", 4))
+    train = run.jobs["train-pr"]
+    assert train.result == "failure", ok(run)
+    assert (
+        train.step("Fetch the registry from branch mlflow-registry (no MLFLOW_TRACKING_URI set)").outcome == "success"
+    )
+    assert run.jobs["comment"].result == "success", ok(run)  # the failed gate is still reported
+    [comment] = state.comments(4)
+    assert "❌ Gate: failed" in comment["body"]
+    assert "worse than champion v1" in comment["body"]
+    assert branch_registry(rehearsal, tmp_path)["sha"] == before  # a pull request never writes it
+
+
 def test_pull_request_from_a_fork_is_green_and_attempts_no_comment(rehearsal):
     repo, state = rehearsal.repo, rehearsal.state
     # A fork sees no variable: neither the registry nor a self-hosted runner of the repository.
@@ -146,8 +192,9 @@ def test_pull_request_from_a_fork_is_green_and_attempts_no_comment(rehearsal):
     assert run.jobs["train-pr"].permissions == {"contents": "read", "metadata": "read"}
 
 
-def test_failing_gate_fails_the_job_and_nothing_is_registered(rehearsal):
+def test_failing_gate_fails_the_job_and_nothing_is_registered(rehearsal, tmp_path):
     before = params_text(rehearsal)
+    registry_before = branch_registry(rehearsal, tmp_path)["sha"]
     set_params(rehearsal, "main", "Demand a perfect model", r"^  threshold: .*$", "  threshold: 1.0")
     try:
         run = rehearsal.run("train.yml", push(rehearsal.repo))
@@ -158,8 +205,8 @@ def test_failing_gate_fails_the_job_and_nothing_is_registered(rehearsal):
     assert train.step("Run the pipeline").outcome == "failure"
     assert train.step("publish").outcome == "success"  # the failed gate is still reported
     assert run.jobs["register"].result == "skipped"
-    assert not (run.artifacts / "model-registry").exists()
     assert "❌ Gate: failed" in train.summary and "misses the threshold 1.0" in train.summary
+    assert branch_registry(rehearsal, tmp_path)["sha"] == registry_before
 
 
 def test_drift_on_clean_data_opens_no_issue(rehearsal):
@@ -199,7 +246,7 @@ def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_training(rehea
     set_params(rehearsal, "main", "Unshift the current batch", "shift: 3.0", "shift: 0.0")
 
 
-def test_retrain_dispatched_on_the_default_branch_registers(rehearsal):
+def test_retrain_dispatched_on_the_default_branch_registers(rehearsal, tmp_path):
     # What drift.yml's `gh workflow run train.yml` starts (the default branch, no inputs).
     rehearsal.repo.variables["TRAIN_RUNNER"] = "ubuntu-24.04-8core"
     try:
@@ -212,8 +259,8 @@ def test_retrain_dispatched_on_the_default_branch_registers(rehearsal):
     register = run.jobs["register"]
     assert register.result == "success", ok(run)
     assert register.environment == "model-registry"
-    model = params(rehearsal)["register"]["model_name"]
-    assert aliases(run.artifacts / "model-registry" / "mlflow.db", model) == {"champion": 1, "challenger": 1}
+    # The same data and params as the first push: the same model, found again, nothing moves.
+    assert branch_registry(rehearsal, tmp_path)["aliases"] == {"champion": 1, "challenger": 1}
 
 
 def test_dispatch_on_another_branch_trains_but_never_registers(rehearsal):
@@ -223,9 +270,8 @@ def test_dispatch_on_another_branch_trains_but_never_registers(rehearsal):
     assert run.jobs["train"].result == "success", ok(run)
     assert "Gate: passed" in run.jobs["train"].summary
     assert run.jobs["register"].result == "skipped"
-    # Nothing kept for a registration: no gated-outputs artifact, no registry.
+    # Nothing kept for a registration: no gated-outputs artifact.
     assert not (run.artifacts / "pipeline").exists()
-    assert not (run.artifacts / "model-registry").exists()
 
 
 @pytest.mark.parametrize("version", ["2; touch X #", "$(shell touch X)"])
@@ -241,32 +287,68 @@ def test_promote_refuses_a_hostile_version_before_any_shell_runs_it(rehearsal, v
     assert not [path for path in run.artifacts.parent.rglob("X")], "the hostile input reached a shell"
 
 
-def test_promote_and_rollback_move_champion_in_a_shared_registry(rehearsal, first_push, tmp_path_factory):
-    # A registry that outlives runs, holding version 1 from the first push (its model files stay
-    # where that run's register job wrote them).
-    registry = tmp_path_factory.mktemp("registry") / "mlflow.db"
-    shutil.copyfile(first_push.artifacts / "model-registry" / "mlflow.db", registry)
+def test_better_model_then_rollback_and_promote_move_champion_on_the_branch(rehearsal, tmp_path):
     repo = rehearsal.repo
-    repo.variables["MLFLOW_TRACKING_URI"] = f"sqlite:///{registry}"
+    set_params(rehearsal, "main", "More trees", "n_estimators: 200", "n_estimators: 300")
+    second = rehearsal.run("train.yml", push(repo))
+    assert second.conclusion == "success", ok(second)
+    assert "champion v1" in second.jobs["train"].summary  # the gate compared with the branch's champion
+    branch = branch_registry(rehearsal, tmp_path / "second")
+    assert branch["aliases"] == {"champion": 2, "challenger": 2, "previous-champion": 1}
+    rollback = rehearsal.run("rollback.yml", workflow_dispatch(repo, "rollback.yml"))
+    assert rollback.conclusion == "success", ok(rollback)
+    assert branch_registry(rehearsal, tmp_path / "rollback")["aliases"]["champion"] == 1
+    promote = rehearsal.run("promote.yml", workflow_dispatch(repo, "promote.yml", {"version": "2"}))
+    assert promote.conclusion == "success", ok(promote)
+    branch = branch_registry(rehearsal, tmp_path / "promote")
+    assert branch["aliases"]["champion"] == 2
+    assert "| `champion` | 2 |" in promote.jobs["promote"].summary
+    assert branch["commits"] == 1  # each push replaces the branch's commit ...
+    assert [entry["aliases"]["champion"] for entry in branch["log"]][-3:] == ["2", "1", "2"]  # ... and logs it
+    runs = ((second, "register"), (rollback, "rollback"), (promote, "promote"))
+    assert {run.jobs[job].concurrency["group"] for run, job in runs} == {f"model-registry-{repo.full_name}"}
+    assert {run.jobs[job].environment for run, job in runs} == {"model-registry"}
+    assert {run.jobs[job].permissions["contents"] for run, job in runs} == {"write"}
+
+
+def test_two_registrations_queued_together_both_land(rehearsal, tmp_path):
+    """Two pushes to main: their register jobs queue in one concurrency group, the second after the first."""
+    repo = rehearsal.repo
+    runs = []
+    for trees in (350, 400):
+        set_params(rehearsal, "main", f"{trees} trees", r"n_estimators: \d+", f"n_estimators: {trees}")
+        runs.append(rehearsal.run("train.yml", push(repo)))
+    for run in runs:
+        assert run.jobs["register"].result == "success", ok(run)
+    branch = branch_registry(rehearsal, tmp_path)
+    assert branch["aliases"] == {"champion": 4, "challenger": 4, "previous-champion": 3}
+    assert {"3", "4"} <= set(branch["manifest"]["versions"])
+    assert [entry["aliases"]["champion"] for entry in branch["log"]][-2:] == ["3", "4"]
+
+
+def test_a_fresh_clone_pulls_the_registry_and_loads_the_champion(rehearsal, tmp_path):
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "--quiet", str(rehearsal.repo.origin), str(clone))
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("MLFLOW_", "GITHUB_", "VIRTUAL_ENV"))}
+    env["UV_CACHE_DIR"] = str(rehearsal.host.uv_cache)
+
+    def make(*args: str) -> str:
+        found = subprocess.run(["make", *args], cwd=clone, env=env, capture_output=True, text=True, check=False)
+        assert found.returncode == 0, found.stdout[-3000:] + found.stderr[-3000:]
+        return found.stdout
+
+    make("setup")
+    assert "fetched mlflow-registry" in make("registry-pull")
+    status = make("status")
+    assert re.search(r"version 4: .*@champion", status), status
     model = params(rehearsal)["register"]["model_name"]
-    try:
-        set_params(rehearsal, "main", "More trees", "n_estimators: 200", "n_estimators: 300")
-        second = rehearsal.run("train.yml", push(repo))
-        assert second.conclusion == "success", ok(second)
-        assert "champion v1" in second.jobs["train"].summary  # the gate compared with it
-        assert aliases(registry, model) == {"champion": 2, "challenger": 2, "previous-champion": 1}
-        rollback = rehearsal.run("rollback.yml", workflow_dispatch(repo, "rollback.yml"))
-        assert rollback.conclusion == "success", ok(rollback)
-        assert aliases(registry, model)["champion"] == 1
-        promote = rehearsal.run("promote.yml", workflow_dispatch(repo, "promote.yml", {"version": "2"}))
-        assert promote.conclusion == "success", ok(promote)
-        assert aliases(registry, model)["champion"] == 2
-        assert "| `champion` | 2 |" in promote.jobs["promote"].summary
-        runs = ((second, "register"), (rollback, "rollback"), (promote, "promote"))
-        assert {run.jobs[job].concurrency["group"] for run, job in runs} == {f"model-registry-{repo.full_name}"}
-        assert {run.jobs[job].environment for run, job in runs} == {"model-registry"}
-    finally:
-        del repo.variables["MLFLOW_TRACKING_URI"]
+    target = params(rehearsal)["data"]["target"]
+    load = (
+        f"import mlflow, pandas; rows = pandas.read_csv('data/raw/data.csv').drop(columns=['{target}']).head(5); "
+        f"print(len(mlflow.pyfunc.load_model('models:/{model}@champion').predict(rows)))"
+    )
+    found = subprocess.run([".venv/bin/python", "-c", load], cwd=clone, env=env, capture_output=True, text=True)
+    assert found.stdout.strip().splitlines()[-1:] == ["5"], found.stderr[-3000:]
 
 
 def test_ci_lints_and_tests_on_a_pull_request(rehearsal):

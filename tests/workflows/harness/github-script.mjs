@@ -2,19 +2,23 @@
 // function of require, github, context, core, ...), with a `github` client that records REST
 // calls against the rehearsal's in-memory repository instead of sending them.
 //
-// Usage: node github-script.mjs STATE.json   (inputs arrive as INPUT_* variables, like the action)
+// Usage: node github-script.mjs STATE.json ORIGIN.git   (inputs arrive as INPUT_* variables, like the action)
 // Faithful to actions/github-script v8: `context` is built from GITHUB_* and the event payload as
 // @actions/github builds it, the result is set as the `result` output (JSON unless
 // result-encoding is string), and a thrown error fails the step. The GITHUB_TOKEN's permissions
 // are enforced: a call the job's `permissions:` do not allow fails with 403, as on GitHub.
+// The git database endpoints (blobs, trees, commits, refs) write real objects and refs into the
+// stand-in repository ORIGIN.git, so a test reads back what a script published.
 // Anything the rehearsal does not model (other endpoints, exec, glob, io) throws, so a script
 // cannot pass by calling something that was not rehearsed.
+import { execFileSync } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 
 const stateFile = process.argv[2];
+const origin = process.argv[3];
 const env = process.env;
 const LEVELS = { none: 0, read: 1, write: 2 };
 const BOT = { login: "github-actions[bot]", id: 41898282, type: "Bot" };
@@ -179,6 +183,75 @@ const endpoints = {
       save(state);
       return response(issue, 201);
     },
+  },
+};
+
+// --- the git database API, on the stand-in repository ---------------------------------------
+function gitIn(args, input) {
+  return execFileSync("git", args, {
+    cwd: origin,
+    input,
+    env: { ...env, GIT_AUTHOR_NAME: BOT.login, GIT_AUTHOR_EMAIL: "41898282+github-actions[bot]@users.noreply.github.com",
+           GIT_COMMITTER_NAME: "GitHub", GIT_COMMITTER_EMAIL: "noreply@github.com" },
+  }).toString().trim();
+}
+
+function refExists(ref) {
+  try {
+    gitIn(["rev-parse", "--verify", "--quiet", ref]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function gitCall(params, method, level, details) {
+  const state = load();
+  checkRepo(state, params);
+  allow(state, ["contents"], level);
+  record(state, method, details);
+  save(state);
+}
+
+endpoints.git = {
+  async createBlob(params) {
+    gitCall(params, "git.createBlob", "write", { encoding: params.encoding });
+    const content = Buffer.from(String(params.content), params.encoding === "base64" ? "base64" : "utf8");
+    return response({ sha: gitIn(["hash-object", "-w", "--stdin"], content) }, 201);
+  },
+  async createTree(params) {
+    if (params.base_tree || params.tree.some((entry) => entry.path.includes("/") || !entry.sha)) {
+      throw new Error("git.createTree: only a flat tree of existing blobs is modelled");
+    }
+    gitCall(params, "git.createTree", "write", { paths: params.tree.map((entry) => entry.path) });
+    const listing = params.tree.map((entry) => `${entry.mode} ${entry.type} ${entry.sha}\t${entry.path}\n`).join("");
+    return response({ sha: gitIn(["mktree"], listing) }, 201);
+  },
+  async createCommit(params) {
+    gitCall(params, "git.createCommit", "write", { parents: params.parents ?? [] });
+    const parents = (params.parents ?? []).flatMap((parent) => ["-p", parent]);
+    return response({ sha: gitIn(["commit-tree", params.tree, ...parents, "-m", String(params.message)]) }, 201);
+  },
+  async createRef(params) {
+    gitCall(params, "git.createRef", "write", { ref: params.ref });
+    if (!/^refs\/.+\/.+/.test(params.ref)) throw new RequestError(422, "Reference name is not valid");
+    if (refExists(params.ref)) throw new RequestError(422, "Reference already exists");
+    gitIn(["update-ref", params.ref, params.sha]);
+    return response({ ref: params.ref, object: { sha: params.sha, type: "commit" } }, 201);
+  },
+  async updateRef(params) {
+    const ref = `refs/${params.ref}`;
+    gitCall(params, "git.updateRef", "write", { ref, force: Boolean(params.force) });
+    if (!refExists(ref)) throw new RequestError(422, "Reference does not exist");
+    if (!params.force) {
+      try {
+        gitIn(["merge-base", "--is-ancestor", ref, params.sha]);
+      } catch {
+        throw new RequestError(422, "Update is not a fast forward");
+      }
+    }
+    gitIn(["update-ref", ref, params.sha]);
+    return response({ ref, object: { sha: params.sha, type: "commit" } });
   },
 };
 

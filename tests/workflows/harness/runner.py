@@ -732,6 +732,12 @@ class Rehearsal:
             encoding="utf-8",
         )
         gh.chmod(0o755)
+        hook = repo.origin / "hooks" / "pre-receive"
+        hook.write_text(
+            f"#!/bin/sh\nexec '{sys.executable}' '{Path(__file__).with_name('receive.py')}' '{self.state.path}'\n",
+            encoding="utf-8",
+        )
+        hook.chmod(0o755)
 
     def close(self) -> None:
         self.expressions.close()

@@ -18,7 +18,8 @@ workflow sees:
   branch's; a pull request's saves stay in its ref).
 - actions/upload-artifact, actions/download-artifact: a per-run store, with the action's
   search-path root, hidden-file, if-no-files-found and overwrite rules.
-- actions/github-script: github-script.mjs, with a client that records REST calls.
+- actions/github-script: github-script.mjs, with a client that records REST calls (the git
+  database calls write objects and refs into the stand-in repository).
 - aws-actions/configure-aws-credentials: the OIDC login. It needs `id-token: write` as on
   GitHub, builds the token's subject the way GitHub does (`environment:`, `pull_request` or
   `ref:`), and asks the host's cloud (`Host.cloud`, a `Cloud`) for the role's credentials at
@@ -351,7 +352,7 @@ def download_artifact(call: Call) -> None:
 def github_script(call: Call) -> None:
     job = call.job
     found = subprocess.run(
-        [job.rehearsal.host.node, str(SCRIPT), str(job.rehearsal.state.path)],
+        [job.rehearsal.host.node, str(SCRIPT), str(job.rehearsal.state.path), str(job.rehearsal.repo.origin)],
         cwd=job.workspace,
         env=call.env,
         capture_output=True,

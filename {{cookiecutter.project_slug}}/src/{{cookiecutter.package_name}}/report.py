@@ -8,6 +8,11 @@ Everything from the data is escaped for GitHub (markdown.py) and the report is c
 one pull-request comment. `--registry` writes instead where the registry is and where its
 aliases point. Inside GitHub Actions the Markdown is also appended to the job summary.
 
+When the gate's verdict is this run's, `--images-dir` (reports/report-images) receives the
+evaluation plots and `comparison.png`, the candidate against the champion and the threshold;
+otherwise it is emptied, so no image of another run can be shown as this one's. The workflow
+puts these images in the pull-request comment.
+
 Settings a workflow passes through the environment (all optional):
   GITHUB_BASE_REF     base branch of a pull request; else origin/HEAD, main or master
   REPORT_LINKS        one `Label=URL` per line, e.g. the uploaded artifacts
@@ -19,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -30,8 +36,8 @@ from .markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text
 from .params import ParamsError, load_params, section
 from .provenance import Base, Verdict, after_validation, base_revision, read_result, this_runs
 
-# The workflow puts a marker line before the report in the comment; keep a margin for it.
-MAX_CHARS = GITHUB_LIMIT - 1_000
+# The workflow puts a marker line before the report in the comment and the plots after it.
+MAX_CHARS = GITHUB_LIMIT - 2_500
 DID_NOT_RUN = "⏸"
 EMBEDDED_NOTE = (
     "The registry is the embedded sqlite file `mlflow.db`, kept on branch `mlflow-registry` "
@@ -211,6 +217,48 @@ def registry_markdown(settings: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_images(gate: dict[str, Any] | None, args: argparse.Namespace) -> None:
+    """Fill the images folder with this run's plots and comparison chart; empty it when the gate is not this run's."""
+    folder = Path(args.images_dir)
+    shutil.rmtree(folder, ignore_errors=True)
+    if gate is None:
+        return
+    folder.mkdir(parents=True)
+    for plot in sorted(Path(args.plots_dir).glob("*.png")):
+        shutil.copyfile(plot, folder / plot.name)
+    if gate.get("metric") and all(isinstance(gate.get(key), int | float) for key in ("candidate", "threshold")):
+        draw_comparison(gate, folder / "comparison.png")
+
+
+def draw_comparison(gate: dict[str, Any], path: Path) -> None:
+    """A bar per model (this run, the champion) on the gate's metric, with the threshold as a line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    champion = gate.get("champion") or {}
+    bars = {"this run": gate["candidate"]}
+    if isinstance(champion.get("value"), int | float):
+        bars[f"champion v{champion['version']}"] = champion["value"]
+    figure, axes = plt.subplots(figsize=(5, 2.2))
+    colours = ["tab:green" if gate.get("passed") else "tab:red", "tab:blue"]
+    axes.barh(list(bars), list(bars.values()), color=colours[: len(bars)])
+    axes.axvline(gate["threshold"], color="grey", linestyle="--")
+    for row, value in enumerate(bars.values()):
+        axes.text(value, row, f" {value:.4f}", va="center")
+    low = min([*bars.values(), gate["threshold"]])
+    high = max([*bars.values(), gate["threshold"]])
+    margin = max((high - low) * 0.5, abs(high) * 0.02, 1e-6)
+    axes.set_xlim(low - margin, high + margin * 1.5)
+    axes.invert_yaxis()
+    verdict = "passed" if gate.get("passed") else "failed"
+    axes.set(xlabel=f"{gate['metric']} (dashed: the threshold {gate['threshold']:g})", title=f"Gate: {verdict}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def comparison(base: Base | None) -> Section:
     """Say what the metrics and params are compared with."""
     if base is None:
@@ -228,6 +276,7 @@ def training_sections(params: dict[str, Any], args: argparse.Namespace, base: Ba
     required = ("model", "holdout", "metrics", "params")
     checked = this_runs(Path(args.gate), files, {"params": params_md5(params)}, required=required)
     gate = after_validation(validation, checked)
+    write_images(gate.content if gate.content and "metrics" in gate.content["inputs"] else None, args)
     if gate.content is None or "metrics" not in gate.content["inputs"]:
         # Only the gate's input hashes tie the metrics file to this run's model.
         tie = f"Nothing ties {code_span(args.metrics)} to this run's model"
@@ -289,6 +338,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", default="models/model.joblib", help="candidate model the gate judged")
     parser.add_argument("--holdout", default="data/prepared/holdout.csv", help="holdout rows the gate used")
     parser.add_argument("--metrics", default="reports/metrics.json", help="candidate metrics JSON")
+    parser.add_argument("--plots-dir", default="reports/plots", help="the evaluation plots (PNG)")
+    parser.add_argument("--images-dir", default="reports/report-images", help="where to put this run's images")
     parser.add_argument("--link", action="append", default=[], help="LABEL=URL of an artifact; repeat as needed")
     parser.add_argument("--params", default="params.yaml")
     return parser.parse_args(argv)

@@ -104,6 +104,37 @@ def test_a_gate_verdict_of_another_model_did_not_run(project, monkeypatch):
     assert "Nothing ties `reports/metrics.json` to this run's model: the gate did not run in this run." in written
 
 
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_this_runs_images_are_its_plots_and_the_comparison_with_the_champion(project, monkeypatch):
+    write_run(passed=False)
+    decision = json.loads(Path("reports/gate.json").read_text())
+    decision.update(metric="roc_auc", threshold=0.9, candidate=0.95, champion={"version": "3", "value": 0.99})
+    write("reports/gate.json", json.dumps(decision))
+    Path("reports/plots").mkdir(parents=True)
+    Path("reports/plots/roc.png").write_bytes(PNG + b"a plot")
+    Path("reports/plots/roc.csv").write_text("x,y\n")
+
+    run_report(monkeypatch)
+
+    images = Path("reports/report-images")
+    assert sorted(path.name for path in images.iterdir()) == ["comparison.png", "roc.png"]
+    assert (images / "roc.png").read_bytes() == PNG + b"a plot"
+    assert (images / "comparison.png").read_bytes().startswith(PNG)
+
+
+def test_images_of_another_run_are_never_shown_as_this_ones(project, monkeypatch):
+    write_run(passed=True)
+    write("models/model.joblib", "the model of this run")  # the gate judged another model
+    Path("reports/report-images").mkdir(parents=True)
+    Path("reports/report-images/comparison.png").write_bytes(PNG + b"old")
+
+    run_report(monkeypatch)
+
+    assert not Path("reports/report-images").exists()
+
+
 def test_results_without_input_hashes_did_not_run(project, monkeypatch):
     write("reports/gate.json", json.dumps({"passed": True, "reasons": ["stale"]}))
     write("reports/validation/summary.json", json.dumps({"success": True, "evaluated": 5, "rows": 2}))
