@@ -120,6 +120,23 @@ def test_push_to_main_registers_the_model_and_publishes_the_registry_branch(rehe
     assert "| `champion` | 1 |" in register.summary
 
 
+def published_images(rehearsal: Rehearsal, body: str, number: int) -> dict[str, str]:
+    """Check that the comment's images are the PNGs on refs/pr-reports/<number>; return {name: blob}."""
+    origin, full = rehearsal.repo.origin, rehearsal.repo.full_name
+    commit = git(origin, "rev-parse", f"refs/pr-reports/{number}")
+    assert git(origin, "rev-list", "--count", commit) == "1"  # one commit, no parent
+    files = dict(line.split("\t")[::-1] for line in git(origin, "ls-tree", commit).splitlines())
+    links = re.findall(r"!\[([a-z0-9_-]+)\]\((\S+)\)", body)
+    assert links, body[-2000:]
+    for alt, url in links:
+        assert url == f"https://github.com/{full}/raw/{commit}/{alt}.png"
+        assert f"{alt}.png" in files
+        blob = subprocess.run(["git", "cat-file", "blob", f"{commit}:{alt}.png"], cwd=origin, capture_output=True)
+        assert blob.stdout.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(links) == len(files)
+    return {name: entry.split()[2] for name, entry in files.items()}
+
+
 def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
     repo, state = rehearsal.repo, rehearsal.state
     set_params(rehearsal, "fewer-trees", "Use 100 trees", "n_estimators: 200", "n_estimators: 100")
@@ -140,6 +157,9 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
         assert "✅ Data validation: passed" in text
         assert f"/actions/runs/{first.run_id}/artifacts/" in text
     assert comment["body"].startswith(MARKER)
+    first_images = published_images(rehearsal, comment["body"], 1)
+    assert {"comparison.png", "roc.png", "precision_recall.png", "confusion_matrix.png"} <= set(first_images)
+    assert "### Plots" not in first.jobs["train-pr"].summary  # the summary has text only
 
     set_params(rehearsal, "fewer-trees", "Use 150 trees", "n_estimators: 200", "n_estimators: 150")
     second = rehearsal.run("train.yml", pull_request(repo, state, "fewer-trees", 1, action="synchronize"))
@@ -147,6 +167,7 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
     [updated] = state.comments(1)
     assert updated["id"] == comment["id"]
     assert "train.random\\_forest.n\\_estimators | 200 | 150" in updated["body"]
+    published_images(rehearsal, updated["body"], 1)  # the ref moved to the images of this run
     assert [c["method"] for c in state.calls() if c["method"].endswith("Comment")] == [
         "issues.createComment",
         "issues.updateComment",
@@ -169,6 +190,7 @@ def test_pull_request_with_a_worse_model_fails_against_the_champion_on_the_branc
     [comment] = state.comments(4)
     assert "❌ Gate: failed" in comment["body"]
     assert "worse than champion v1" in comment["body"]
+    assert "comparison.png" in published_images(rehearsal, comment["body"], 4)  # images linked
     assert branch_registry(rehearsal, tmp_path)["sha"] == before  # a pull request never writes it
 
 

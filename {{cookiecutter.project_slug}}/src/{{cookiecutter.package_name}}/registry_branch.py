@@ -31,7 +31,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -236,16 +235,20 @@ def workspace() -> Path:
 
 
 def extract(commit: str, into: Path) -> dict[str, Any]:
-    """Write the commit's files into `into` and return its manifest, checked."""
-    archive = subprocess.run(["git", "archive", "--format=tar", commit], capture_output=True, check=False)
-    if archive.returncode != 0:
-        raise BranchError(f"branch {BRANCH}: cannot read commit {commit[:12]}")
-    tar_path = into / "branch.tar"
-    tar_path.write_bytes(archive.stdout)
-    with tarfile.open(tar_path) as tar:
-        tar.extractall(into / "tree", filter="data")
-    tar_path.unlink()
+    """Write the commit's files into `into`/tree and return its manifest, checked.
+
+    Only regular files are accepted: a symbolic link on the branch could point the rewrite of
+    mlflow.db, or a model file, at a file outside the project.
+    """
+    for line in git("ls-tree", "-r", commit, what=f"reading branch {BRANCH}").splitlines():
+        mode, _, rest = line.partition(" ")
+        if mode not in ("100644", "100755"):
+            raise BranchError(f"branch {BRANCH}: {rest.split(chr(9), 1)[-1]!r} is not a regular file")
     tree = into / "tree"
+    tree.mkdir()
+    index = {"GIT_INDEX_FILE": str(into / "index")}
+    git("read-tree", commit, env=index, what=f"reading branch {BRANCH}")
+    git(f"--work-tree={tree}", "checkout-index", "--all", env=index, what=f"writing branch {BRANCH}")
     try:
         manifest = json.loads((tree / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -421,5 +424,5 @@ def main(argv: list[str] | None = None) -> int:
         message = pull(remote, args.force) if args.action == "pull" else push(remote, settings, args.keep)
     except (ParamsError, RegistryError, BranchError, LocalChange) as error:
         return fail(error)
-    print(message)
+    print(" ".join(message.split()))  # one line, whatever the branch's manifest holds
     return 0

@@ -144,12 +144,12 @@ def test_pull_keeps_local_registrations_unless_forced(
     assert run(capsys, "push")[0] == 0
     register_model(tiny_model())  # version 3, only here
     before = Path("mlflow.db").read_bytes()
-    code, out, err = run(capsys, "pull")
+    code, _, err = run(capsys, "pull")
     assert code == 2
     assert err.count("\n") == 1 and "Traceback" not in err
     assert "changed since it was fetched" in err and "registry-push" in err and "FORCE=1" in err
     assert Path("mlflow.db").read_bytes() == before
-    code, out, err = run(capsys, "pull", "--force")
+    code, _, err = run(capsys, "pull", "--force")
     assert code == 0, err
     assert stored_versions() == ["1", "2"]
 
@@ -164,7 +164,7 @@ def test_a_push_from_a_stale_store_is_refused_and_the_branch_kept(
     assert run(capsys, "push")[0] == 0  # the branch moves on
     moved = git(repository, "rev-parse", BRANCH)
     enter(first, monkeypatch)
-    code, out, err = run(capsys, "push")
+    code, _, err = run(capsys, "push")
     assert code == 2
     assert "run `make registry-pull` first" in err and err.count("\n") == 1
     assert git(repository, "rev-parse", BRANCH) == moved
@@ -185,7 +185,7 @@ def test_the_push_itself_carries_a_lease(
     # The check saw the old commit, and so did the fetch: only the push's lease is left to refuse.
     monkeypatch.setattr(registry_branch.Remote, "head", lambda self: seen)
     monkeypatch.setattr(registry_branch.Remote, "fetch", lambda self, commit: None)
-    code, out, err = run(capsys, "push")
+    code, _, err = run(capsys, "push")
     assert code == 4
     assert "pushing mlflow-registry" in err and "Traceback" not in err
     assert git(repository, "rev-parse", BRANCH) == moved
@@ -213,9 +213,7 @@ def test_push_prunes_old_versions_without_an_alias(
     assert not [path for path in stored if any(f"/{Path(loc).parent.name}/" in path for loc in doomed)]
 
 
-def test_every_push_appends_to_the_log_of_moves(
-    registered: Any, repository: Path, client: Any, capsys
-) -> None:
+def test_every_push_appends_to_the_log_of_moves(registered: Any, repository: Path, client: Any, capsys) -> None:
     assert run(capsys, "push")[0] == 0
     client.set_registered_model_alias(NAME, "champion", "1")
     assert run(capsys, "push")[0] == 0
@@ -229,17 +227,15 @@ def test_a_server_is_the_registry_and_both_commands_refuse(
 ) -> None:
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "https://user:s3cret@mlflow.example.com")
     for action in ("pull", "push"):
-        code, out, err = run(capsys, action)
+        code, _, err = run(capsys, action)
         assert code == 2
         assert err.count("\n") == 1 and "s3cret" not in err
         assert "keeps the embedded store only" in err
 
 
-def test_an_unreachable_remote_is_an_error_not_an_empty_registry(
-    repository: Path, project: Any, capsys
-) -> None:
+def test_an_unreachable_remote_is_an_error_not_an_empty_registry(repository: Path, project: Any, capsys) -> None:
     git(project.root, "remote", "set-url", "origin", str(project.root / "no-such-repository.git"))
-    code, out, err = run(capsys, "pull")
+    code, _, err = run(capsys, "pull")
     assert code == 4
     assert err.startswith("error: cannot read branch mlflow-registry") and err.count("\n") == 1
     assert not Path("mlflow.db").exists()
@@ -253,10 +249,26 @@ def test_a_branch_not_written_by_push_is_refused(repository: Path, project: Any,
     git(other, "add", "notes.txt")
     git(other, "commit", "--quiet", "-m", "Something else")
     git(other, "push", "--quiet", "origin", BRANCH)
-    code, out, err = run(capsys, "pull")
+    code, _, err = run(capsys, "pull")
     assert code == 4
     assert "has no readable registry.json" in err and err.count("\n") == 1
     assert not Path("mlflow.db").exists()
+
+
+def test_a_symbolic_link_on_the_branch_is_refused(repository: Path, tmp_path: Path, capsys) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "--quiet", str(repository), str(other))
+    git(other, "checkout", "--quiet", "--orphan", BRANCH)
+    git(other, "rm", "-r", "--quiet", "--cached", "--ignore-unmatch", ".")
+    (other / "registry.json").write_text(json.dumps({"format": 1, "root": "/x", "aliases": {}}))
+    (other / "mlflow.db").symlink_to(tmp_path / "outside.db")
+    git(other, "add", "registry.json", "mlflow.db")
+    git(other, "commit", "--quiet", "-m", "A link")
+    git(other, "push", "--quiet", "origin", BRANCH)
+    code, _, err = run(capsys, "pull")
+    assert code == 4
+    assert "'mlflow.db' is not a regular file" in err and err.count("\n") == 1
+    assert not Path("mlflow.db").exists() and not (tmp_path / "outside.db").exists()
 
 
 def test_the_token_goes_to_the_github_server_only(monkeypatch: pytest.MonkeyPatch) -> None:
