@@ -208,6 +208,85 @@ def test_prediction_drift_is_reported_without_the_target(project, capsys):
     assert_agree(code, report, capsys.readouterr().out, ["predictions"])
 
 
+def register_champion(project, monkeypatch, empty_registry, reference: pd.DataFrame, accuracy: float) -> str:
+    """Register a model of `a`..`f` with its holdout accuracy, make it champion; return its name."""
+    import shutil
+
+    import mlflow
+    import mlflow.sklearn
+    from skops.io import dumps, get_untrusted_types
+    from sklearn.linear_model import LogisticRegression
+
+    shutil.copyfile(empty_registry, project / "mlflow.db")
+    uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_tracking_uri(uri)
+    name = yaml.safe_load(Path("params.yaml").read_text())["register"]["model_name"]
+    model = LogisticRegression().fit(reference[FEATURES], reference["target"])
+    mlflow.set_experiment(name)
+    with mlflow.start_run():
+        mlflow.log_metrics({"accuracy": accuracy})
+        info = mlflow.sklearn.log_model(
+            model,
+            name="model",
+            registered_model_name=name,
+            pip_requirements=["scikit-learn"],
+            skops_trusted_types=get_untrusted_types(data=dumps(model)),
+        )
+    mlflow.MlflowClient().set_registered_model_alias(name, "champion", str(info.registered_model_version))
+    return name
+
+
+def test_the_champion_is_scored_against_the_metrics_it_was_registered_with(
+    project, monkeypatch, empty_registry, capsys
+):
+    reference = make_frame(3000, 1)
+    name = register_champion(project, monkeypatch, empty_registry, reference, accuracy=1.0)
+    reference.to_csv("reference.csv", index=False)
+    make_frame(1000, 2).to_csv("current.csv", index=False)
+    code = drift.main(["--champion"])  # there is no models/model.joblib: only the champion can be scored
+    report = json.loads(Path("out/drift.json").read_text())
+    assert report["model"]["source"] == f"champion v1 of {name!r} (the registry)"
+    assert report["model"]["quality"]["metrics"]["accuracy"]["reference"] == 1.0
+    assert_agree(code, report, capsys.readouterr().out, ["quality"])  # about 0.85 now, registered 1.0
+    assert f"**Model scored**: champion v1 of {name!r} (the registry)" in Path("out/drift.md").read_text()
+
+
+def test_without_a_champion_the_pipeline_model_is_scored_and_the_report_says_so(
+    project, monkeypatch, empty_registry, capsys
+):
+    import shutil
+
+    shutil.copyfile(empty_registry, project / "mlflow.db")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{(project / 'mlflow.db').as_posix()}")
+    reference = make_frame(3000, 1)
+    fit_model(reference)
+    write_metrics(accuracy=0.85, f1=0.85, roc_auc=0.9)
+    code, report = run_drift(reference, make_frame(1000, 2), "--champion", "--model", "models/model.joblib",
+                             "--reference-metrics", "metrics.json")  # fmt: skip
+    assert report["model"]["source"] == "models/model.joblib (the registry has no champion yet)"
+    assert code in (0, drift.DRIFT_EXIT_CODE)
+
+
+def test_a_registry_that_cannot_answer_stops_the_drift_check(project, monkeypatch, capsys):
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["register"]["retry_seconds"] = 1
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{port}")
+    reference = make_frame(2000, 1)
+    reference.to_csv("reference.csv", index=False)
+    make_frame(1000, 2).to_csv("current.csv", index=False)
+    assert drift.main(["--champion"]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("error: registry http://127.0.0.1:") and err.count("\n") == 1
+    assert not Path("out/drift.json").exists()  # no verdict, and certainly not "no drift"
+
+
 def test_no_model_is_said_in_the_verdict(project, capsys):
     code, report = run_drift(make_frame(2000, 1), make_frame(1000, 2))
     assert report["checks"]["quality"] == {"drift": False, "ran": False, "text": "not checked: --no-model"}

@@ -1,8 +1,13 @@
 """Compare current data with the reference data: `python -m <package> drift`.
 
-Exit code 0: no dataset drift; 3: dataset drift; 2: an error, explained in one line. The verdict is
-drift when any check finds it: the share of drifted columns, the schema (missing or new columns,
-unseen categories), a column's type, the model's quality on labelled rows, or its predictions.
+Exit code 0: no dataset drift; 3: dataset drift; 2: an error, explained in one line; 4: the
+registry could not answer (`--champion`). The verdict is drift when any check finds it: the share
+of drifted columns, the schema (missing or new columns, unseen categories), a column's type, the
+model's quality on labelled rows, or its predictions.
+
+With `--champion` the model scored is the registry's champion, the one serving, compared with the
+holdout metrics it was registered with; while the registry has no champion, the pipeline's model
+(drift.model) is scored and the report says so.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 from ..data import DataError
 from ..errors import fail
 from ..params import ParamsError, load_params, section
+from ..registry import RegistryError
 from .columns import compare_column, missing_column
 from .tables import Table, open_table
 from .verdict import verdict
@@ -89,18 +95,53 @@ def check_model(
     """Score the model on both tables: prediction drift, and quality when the current rows are labelled."""
     if args.no_model:
         return None
-    from .model import load_model, model_quality, prediction_drift
+    from .model import load_model, model_quality, prediction_drift, read_metrics
 
     settings, data = section(params, "drift"), section(params, "data")
     target, metric = data.get("target"), section(params, "gate")["metric"]
-    model = load_model(Path(args.model or settings["model"]))
+    champion = champion_model(params, metric) if args.champion else None
+    if champion is None:
+        path = Path(args.model or settings["model"])
+        model = load_model(path)
+        metrics_path = Path(args.reference_metrics or settings["reference_metrics"])
+
+        def reference_metrics() -> dict[str, float]:  # read only when the current rows are labelled
+            return read_metrics(metrics_path, metric)
+
+        source = f"{path}" + (" (the registry has no champion yet)" if args.champion else "")
+    else:
+        model, registered, source = champion
+
+        def reference_metrics() -> dict[str, float]:
+            return registered
+
     current_frame = current.frame()
     predictions = prediction_drift(model, reference.frame(), current_frame, target, settings)
-    metrics_path = Path(args.reference_metrics or settings["reference_metrics"])
     quality = model_quality(
-        model, current_frame, target, data.get("task", ""), metric, metrics_path, settings["quality_drop"]
+        model, current_frame, target, data.get("task", ""), metric, reference_metrics, settings["quality_drop"]
     )
-    return {"predictions": predictions, "quality": quality}
+    return {"source": source, "predictions": predictions, "quality": quality}
+
+
+def champion_model(params: dict[str, Any], metric: str) -> tuple[Any, dict[str, float], str] | None:
+    """The registry's champion, the holdout metrics it was registered with, and a name for the report.
+
+    None only when the registry answers that there is no champion; RegistryError when it cannot answer.
+    """
+    from ..registry import CHAMPION, connect
+
+    registry = connect(section(params, "register"))
+    version = registry.alias_version(CHAMPION)
+    if version is None:
+        return None
+    found = registry.version(version)
+    if found is None or not found.run_id:
+        raise RegistryError(f"champion v{version} of {registry.name!r} has no run with its holdout metrics")
+    run = registry.call("reading the champion's run", registry.client.get_run, found.run_id)
+    metrics = dict(run.data.metrics) if run is not None else {}
+    if not isinstance(metrics.get(metric), int | float):
+        raise RegistryError(f"champion v{version} of {registry.name!r} was registered without the metric {metric!r}")
+    return registry.load(version), metrics, f"champion v{version} of {registry.name!r} (the registry)"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -114,6 +155,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--model", help="fitted model to score both tables (default: drift.model)")
     parser.add_argument("--reference-metrics", help="holdout metrics of that model (default: drift.reference_metrics)")
     parser.add_argument("--no-model", action="store_true", help="check the data only; the report says so")
+    parser.add_argument("--champion", action="store_true", help="score the champion, if any, not drift.model")
     parser.add_argument("--params", default="params.yaml", help="settings file (default: params.yaml)")
     return parser.parse_args(argv)
 
@@ -138,11 +180,13 @@ def run(args: argparse.Namespace) -> tuple[dict[str, Any], Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the drift check; return 0 (no drift), 3 (drift) or 2 (error)."""
+    """Run the drift check; return 0 (no drift), 3 (drift), 2 (error) or 4 (the registry could not answer)."""
     args = parse_args(argv)
     try:
         result, report_dir = run(args)
     except (ParamsError, DataError, OSError) as error:
         return fail(error, ERROR_EXIT_CODE)
+    except RegistryError as error:
+        return fail(error)
     print(f"{result['headline']}; report in {report_dir}")
     return DRIFT_EXIT_CODE if result["dataset_drift"] else 0

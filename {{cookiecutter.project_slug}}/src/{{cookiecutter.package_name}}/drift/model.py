@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +93,13 @@ def prediction_drift(
 
 
 def model_quality(
-    model: Any, current: pd.DataFrame, target: str | None, task: str, metric: str, metrics_path: Path, drop: float
+    model: Any,
+    current: pd.DataFrame,
+    target: str | None,
+    task: str,
+    metric: str,
+    reference_metrics: Callable[[], dict[str, float]],
+    drop: float,
 ) -> dict[str, Any]:
     """Score the model on the labelled current rows; drift when the primary metric fell by more than `drop`."""
     if target is None or target not in current.columns or current[target].isna().all():
@@ -102,7 +108,7 @@ def model_quality(
             "drift": False,
             "message": f"the current data has no values of the target {target!r}",
         }
-    reference = read_metrics(metrics_path, metric)
+    reference = reference_metrics()
     labelled = current.dropna(subset=[target])
     from ..metrics import score
 

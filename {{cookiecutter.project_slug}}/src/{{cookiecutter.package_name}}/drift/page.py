@@ -89,7 +89,8 @@ def model_part(result: Mapping[str, Any], prediction_plot: Mapping[str, Any] | N
     if model is None:
         return ["<h2>Model</h2><p>Not checked (--no-model).</p>"]
     quality, predictions = model["quality"], model["predictions"]
-    parts = [f"<h2>Model quality on current data</h2><p>{escape(quality['message'])}</p>"]
+    parts = [f"<p>Model scored: {escape(model.get('source', '?'))}</p>"]
+    parts.append(f"<h2>Model quality on current data</h2><p>{escape(quality['message'])}</p>")
     if quality.get("metrics"):
         parts.append(table(QUALITY_HEADERS, quality_rows(quality)))
     parts.append(f"<h2>Model predictions</h2><p>{escape(predictions['message'])}</p>")

@@ -221,7 +221,8 @@ def model_lines(result: Mapping[str, Any]) -> list[str]:
     if model is None:
         return ["**Model**: not checked (`--no-model`)."]
     quality, predictions = model["quality"], model["predictions"]
-    lines = ["**Model quality on current data**", "", escape_text(quality["message"])]
+    lines = [f"**Model scored**: {escape_text(model.get('source', '?'))}", ""]
+    lines += ["**Model quality on current data**", "", escape_text(quality["message"])]
     if quality.get("metrics"):
         head, rows = markdown_table(QUALITY_HEADERS, quality_rows(quality))
         lines += ["", *head, *rows]
