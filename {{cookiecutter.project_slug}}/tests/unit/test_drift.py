@@ -214,8 +214,8 @@ def register_champion(project, monkeypatch, empty_registry, reference: pd.DataFr
 
     import mlflow
     import mlflow.sklearn
-    from skops.io import dumps, get_untrusted_types
     from sklearn.linear_model import LogisticRegression
+    from skops.io import dumps, get_untrusted_types
 
     shutil.copyfile(empty_registry, project / "mlflow.db")
     uri = f"sqlite:///{(project / 'mlflow.db').as_posix()}"
