@@ -91,8 +91,15 @@ def auth_env(remote_url: str) -> dict[str, str]:
     }
 
 
-def git(*args: str, env: dict[str, str] | None = None, what: str = "") -> str:
-    """Run git; a failure is a BranchError naming `what` and git's last line."""
+def cause(stderr: str, fallback: str) -> str:
+    """The line of git's error output that says why: a rejection or a fatal error, else the last line."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()] or [fallback]
+    telling = [line for line in lines if line.startswith(("! ", "fatal:", "error:", "remote: error"))]
+    return (telling or lines)[-1 if not telling else 0]
+
+
+def git(*args: str, env: dict[str, str] | None = None, what: str = "", hide: tuple[str, str] | None = None) -> str:
+    """Run git; a failure is a BranchError naming `what` and git's reason (`hide`: (text, shown instead))."""
     found = subprocess.run(
         ["git", *args],
         capture_output=True,
@@ -101,8 +108,10 @@ def git(*args: str, env: dict[str, str] | None = None, what: str = "") -> str:
         env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
     )
     if found.returncode != 0:
-        lines = [line for line in found.stderr.splitlines() if line.strip()] or [f"git exited {found.returncode}"]
-        raise BranchError(f"{what or 'git ' + args[0]}: {lines[-1].strip()}")
+        reason = cause(found.stderr, f"git exited {found.returncode}")
+        if hide:
+            reason = reason.replace(*hide)
+        raise BranchError(f"{what or 'git ' + args[0]}: {reason}")
     return found.stdout.strip()
 
 
@@ -115,34 +124,45 @@ class Remote:
         self.env = auth_env(self.url)
 
     def __str__(self) -> str:
-        parts = urlsplit(self.url)
-        return redact(self.url) if parts.scheme else self.url
+        return redact(self.url) if urlsplit(self.url).scheme else self.url
+
+    def git(self, *args: str, what: str) -> str:
+        """Run git against the remote; its URL in an error is shown redacted."""
+        return git(*args, env=self.env, what=what, hide=(self.url, str(self)))
 
     def head(self) -> str | None:
         """The branch's commit on the remote, or None when the branch does not exist there."""
         found = subprocess.run(
-            ["git", "ls-remote", "--exit-code", self.name, REF],
+            ["git", "ls-remote", "--refs", self.name, REF],
             capture_output=True,
             text=True,
             check=False,
             env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **self.env},
         )
-        if found.returncode == 2:  # the remote answered: no such branch
-            return None
         if found.returncode != 0:
-            lines = [line for line in found.stderr.splitlines() if line.strip()] or ["no answer"]
-            raise BranchError(f"cannot read branch {BRANCH} from {self}: {lines[-1].strip()}")
-        return found.stdout.split()[0]
+            reason = cause(found.stderr, "no answer").replace(self.url, str(self))
+            raise BranchError(f"cannot read branch {BRANCH} from {self}: {reason}")
+        # ls-remote matches the end of a name (refs/heads/a/refs/heads/mlflow-registry too): only
+        # the exact name counts.
+        exact = [line.split()[0] for line in found.stdout.splitlines() if line.split()[1:] == [REF]]
+        return exact[0] if exact else None
 
     def fetch(self, commit: str) -> None:
-        git("fetch", "--quiet", "--no-tags", self.name, REF, env=self.env, what=f"fetching {BRANCH} from {self}")
-        if git("rev-parse", "FETCH_HEAD") != commit:
+        self.git("fetch", "--quiet", "--no-tags", self.name, f"+{REF}:refs/mlflow-registry/fetched",
+                 what=f"fetching {BRANCH} from {self}")  # fmt: skip
+        if git("rev-parse", "refs/mlflow-registry/fetched") != commit:
             raise BranchError(f"branch {BRANCH} on {self} moved while it was fetched; try again")
 
     def push(self, commit: str, expected: str | None) -> None:
-        """Point the branch at `commit` if it still is at `expected` (None: if it does not exist)."""
+        """Point the branch at `commit` if it still is at `expected` (None: if it does not exist).
+
+        No hooks run (`--no-verify`): a project's pre-push hook (`dvc push`, linters) is not about
+        this branch.
+        """
         lease = f"--force-with-lease={REF}:{expected or ''}"
-        git("push", "--quiet", lease, self.name, f"{commit}:{REF}", env=self.env, what=f"pushing {BRANCH} to {self}")
+        self.git(
+            "push", "--quiet", "--no-verify", lease, self.name, f"{commit}:{REF}", what=f"pushing {BRANCH} to {self}"
+        )
 
 
 # --- the local store ---------------------------------------------------------------------------------
@@ -153,12 +173,22 @@ def state_file() -> Path:
 
 def read_state() -> dict[str, str]:
     path = state_file()
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    if not path.is_file():
+        return {}
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        state = None
+    if not isinstance(state, dict) or not all(isinstance(state.get(key), str) for key in ("commit", "database")):
+        raise LocalChange(f"{path} is not readable (an interrupted command?): delete it, then run `make registry-pull`")
+    return state
 
 
-def write_state(commit: str) -> None:
-    state = {"commit": commit, "database": digest(Path(DATABASE)) if Path(DATABASE).exists() else ""}
-    state_file().write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+def write_state(commit: str, database_digest: str) -> None:
+    path = state_file()
+    scratch = path.with_name(path.name + ".new")
+    scratch.write_text(json.dumps({"commit": commit, "database": database_digest}, indent=2) + "\n", encoding="utf-8")
+    os.replace(scratch, path)  # a kill leaves the old state or the new one, never half of one
 
 
 def digest(path: Path) -> str:
@@ -169,13 +199,25 @@ def digest(path: Path) -> str:
     return sha.hexdigest()
 
 
+def registered_models(database: Path) -> int:
+    """How many registered models a store holds (0 for a store that is empty or has no tables yet)."""
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            count = connection.execute("SELECT count(*) FROM registered_models").fetchone()[0]
+        connection.close()
+    except sqlite3.Error:
+        return 0
+    return int(count)
+
+
 def local_changes(state: dict[str, str]) -> str | None:
     """Why the local store must not be replaced, or None when it holds nothing the branch lacks."""
     database = Path(DATABASE)
     if not database.exists():
         return None
     if not state:
-        return f"{DATABASE} was not fetched from branch {BRANCH}"
+        # A store that never registered anything (opened by `status` or `drift` before a pull) loses nothing.
+        return f"{DATABASE} was not fetched from branch {BRANCH}" if registered_models(database) else None
     if digest(database) != state.get("database"):
         return f"{DATABASE} changed since it was fetched from branch {BRANCH}"
     return None
@@ -193,25 +235,32 @@ def rewrite_paths(database: Path, old_root: str, new_root: str) -> None:
                     (f"{prefix}{new_root}/", len(old) + 1, len(old), old),
                 )
     connection.close()
-    check_models_inside(database, new_root)
 
 
-def check_models_inside(database: Path, root: str) -> None:
-    """Refuse a store whose model files are recorded outside `root`: they would not travel with it."""
-    root = root.rstrip("/")
-    with sqlite3.connect(database) as connection:
-        strays = connection.execute(
-            "SELECT version, storage_location FROM model_versions WHERE storage_location IS NOT NULL "
-            "AND storage_location != '' AND substr(replace(storage_location, 'file://', ''), 1, ?) != ?",
-            (len(root) + 1, root + "/"),
-        ).fetchall()
-    connection.close()
-    if strays:
-        version, location = strays[0]
-        raise BranchError(
-            f"model version {version}'s files are at {location}, outside {root}: only a registry whose "
-            f"model files are in {ARTIFACTS}/ of the project can be kept on branch {BRANCH}"
-        )
+def check_models(database: Path, root: str, files_at: Path | None = None) -> None:
+    """Refuse a store whose model files are not all in `root`/mlruns, each with its MLmodel file.
+
+    `files_at`: the folder that holds those files now, when it is not `root` yet (a pull's scratch tree).
+    """
+    top = Path(os.path.normpath(root)) / ARTIFACTS
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            rows = connection.execute(
+                "SELECT version, storage_location FROM model_versions WHERE current_stage != 'Deleted_Internal'"
+            ).fetchall()
+        connection.close()
+    except sqlite3.Error as error:
+        raise BranchError(f"{database.name} is not a readable MLflow registry: {error}") from None
+    for version, location in rows:
+        folder = Path(os.path.normpath((location or "").removeprefix("file://")))
+        if not folder.is_relative_to(top):
+            raise BranchError(
+                f"model version {version}'s files are recorded at {location}, outside {top}: only model "
+                f"files in {ARTIFACTS}/ of the project travel with the registry"
+            )
+        present = (files_at / ARTIFACTS / folder.relative_to(top)) if files_at else folder
+        if not (present / "MLmodel").is_file():
+            raise BranchError(f"model version {version}'s files are missing ({folder / 'MLmodel'} does not exist)")
 
 
 def replace_store(source: Path) -> None:
@@ -255,8 +304,16 @@ def extract(commit: str, into: Path) -> dict[str, Any]:
         raise BranchError(
             f"branch {BRANCH} has no readable {MANIFEST}: it was not written by `registry push`"
         ) from None
-    if manifest.get("format") != FORMAT or not (tree / DATABASE).is_file():
-        raise BranchError(f"branch {BRANCH}: {MANIFEST} format {manifest.get('format')!r} is not {FORMAT}")
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BranchError(f"branch {BRANCH}: {MANIFEST} format {found!r} is not {FORMAT}")
+    root, aliases = manifest.get("root"), manifest.get("aliases")
+    if not isinstance(root, str) or not os.path.isabs(root) or os.path.normpath(root) == "/":
+        raise BranchError(f"branch {BRANCH}: {MANIFEST} root {root!r} is not the absolute path of a project folder")
+    if not isinstance(aliases, dict) or not all(isinstance(v, str) for v in (*aliases, *aliases.values())):
+        raise BranchError(f"branch {BRANCH}: {MANIFEST} aliases must map alias names to version numbers")
+    if not (tree / DATABASE).is_file():
+        raise BranchError(f"branch {BRANCH} has no {DATABASE}")
     return manifest
 
 
@@ -270,6 +327,12 @@ def embedded_only(settings: dict[str, Any]) -> None:
             f"the registry is {redact(uri)}: the registry branch keeps the embedded store only "
             f"(unset MLFLOW_TRACKING_URI and params.yaml register.tracking_uri to use it)"
         )
+    registry_uri = os.environ.get("MLFLOW_REGISTRY_URI")
+    if registry_uri and registry_uri != uri:
+        raise LocalChange(
+            f"MLFLOW_REGISTRY_URI is {redact(registry_uri)}, another registry than {DATABASE}: unset it "
+            "to keep the embedded registry on the branch"
+        )
 
 
 def pull(remote: Remote, force: bool) -> str:
@@ -277,7 +340,8 @@ def pull(remote: Remote, force: bool) -> str:
     state = read_state()
     if head is None:
         return f"branch {BRANCH} does not exist on {remote} yet: the embedded registry starts empty"
-    if state.get("commit") == head and not local_changes(state) and Path(DATABASE).exists():
+    whole = Path(DATABASE).is_file() and Path(ARTIFACTS).is_dir()
+    if not force and state.get("commit") == head and whole and not local_changes(state):
         return f"registry: up to date with {BRANCH} ({head[:12]})"
     reason = local_changes(state)
     if reason and not force:
@@ -288,55 +352,63 @@ def pull(remote: Remote, force: bool) -> str:
     scratch = workspace()
     try:
         manifest = extract(head, scratch)
-        rewrite_paths(scratch / "tree" / DATABASE, manifest["root"], str(Path.cwd()))
-        replace_store(scratch / "tree")
+        tree = scratch / "tree"
+        try:
+            rewrite_paths(tree / DATABASE, manifest["root"], str(Path.cwd()))
+        except sqlite3.Error as error:
+            raise BranchError(f"branch {BRANCH}: {DATABASE} is not a readable MLflow registry: {error}") from None
+        check_models(tree / DATABASE, str(Path.cwd()), files_at=tree)
+        if not force and local_changes(state) != reason:
+            raise LocalChange(
+                f"{DATABASE} changed while the branch was fetched (another command is writing it); run again"
+            )
+        replace_store(tree)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    write_state(head)
-    aliases = ", ".join(f"{alias} v{version}" for alias, version in sorted(manifest.get("aliases", {}).items()))
+    write_state(head, digest(Path(DATABASE)))
+    aliases = ", ".join(f"{alias} v{version}" for alias, version in sorted(manifest["aliases"].items()))
     return f"registry: fetched {BRANCH} ({head[:12]}) from {remote}: {aliases or 'no aliases yet'}"
 
 
-def prune(settings: dict[str, Any], keep: int) -> tuple[dict[str, str], list[str], list[str]]:
-    """Delete the versions without an alias beyond the `keep` newest, with their model files.
+def prune(database: Path, name: str, keep: int) -> tuple[dict[str, str], list[str], list[str], set[Path]]:
+    """In the copy `database`: delete the versions without an alias beyond the `keep` newest.
 
-    Returns the aliases, the versions kept and the versions pruned.
+    Returns the aliases, the versions kept, the versions pruned and the artifact folders that only
+    pruned versions use (the caller leaves them out of the branch). The project's own store is
+    not touched: a push that fails changes nothing here.
     """
-    from .aliases import locked, recover
-    from .registry import connect
+    import mlflow
 
-    registry = connect(settings)
-    if registry.model() is None:
-        return {}, [], []
-    with locked(registry, "registry push"):
-        recover(registry, "registry push")  # a move a killed run left half-done is completed first
-        return prune_locked(registry, keep)
-
-
-def prune_locked(registry: Any, keep: int) -> tuple[dict[str, str], list[str], list[str]]:
-    aliases = registry.aliases()
-    versions = registry.call("listing the versions", registry.client.search_model_versions, f"name = '{registry.name}'")
-    numbers = sorted((int(v.version) for v in versions), reverse=True)
+    uri = f"sqlite:///{database.as_posix()}"
+    client = mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+    try:
+        model = client.get_registered_model(name)
+    except mlflow.exceptions.MlflowException as error:
+        if getattr(error, "error_code", "") == "RESOURCE_DOES_NOT_EXIST":
+            return {}, [], [], set()
+        raise RegistryError(f"{DATABASE}: reading model {name!r} failed: {error.message}") from None
+    aliases = {alias: str(version) for alias, version in model.aliases.items()}
+    versions = {int(v.version): v for v in client.search_model_versions(f"name = '{name}'")}
     aliased = {int(v) for v in aliases.values()}
-    unaliased = [n for n in numbers if n not in aliased]
-    kept = sorted(aliased | set(unaliased[:keep]))
-    pruned = sorted(set(unaliased[keep:]))
-    root = Path.cwd().resolve()
-    for number in pruned:
-        version = next(v for v in versions if int(v.version) == number)
-        folders = []
+    unaliased = sorted((n for n in versions if n not in aliased), reverse=True)
+    kept, pruned = sorted(aliased | set(unaliased[:keep])), sorted(unaliased[keep:])
+
+    def folders(number: int) -> set[Path]:
+        version, found = versions[number], set()
         if (version.source or "").startswith("models:/m-"):  # MLflow 3: the version's logged model
-            logged = registry.call("reading a logged model", registry.client.get_logged_model, version.source[8:])
-            folders.append(logged.artifact_location if logged is not None else "")
+            found.add(client.get_logged_model(version.source[8:]).artifact_location)
         if version.run_id:
-            run = registry.call("reading a run", registry.client.get_run, version.run_id)
-            folders.append(run.info.artifact_uri)
-        registry.call("pruning a version", registry.client.delete_model_version, registry.name, str(number), write=True)
-        for folder in folders:
-            path = Path(folder.removeprefix("file://")).resolve()
-            if path.is_dir() and root in path.parents:
-                shutil.rmtree(path)
-    return aliases, [str(n) for n in kept], [str(n) for n in pruned]
+            found.add(client.get_run(version.run_id).info.artifact_uri)
+        return {Path(os.path.normpath(folder.removeprefix("file://"))) for folder in found}
+
+    try:
+        used = set().union(*(folders(n) for n in kept)) if kept else set()
+        dropped = set().union(*(folders(n) for n in pruned)) - used if pruned else set()
+        for number in pruned:
+            client.delete_model_version(name, str(number))
+    except mlflow.exceptions.MlflowException as error:
+        raise BranchError(f"{DATABASE}: pruning old versions failed: {error.message}") from None
+    return aliases, [str(n) for n in kept], [str(n) for n in pruned], dropped
 
 
 def actor() -> dict[str, str]:
@@ -365,7 +437,7 @@ def push(remote: Remote, settings: dict[str, Any], keep: int) -> str:
             f"branch {BRANCH} on {remote} is at {head[:12]}, not at the commit this store was fetched from "
             f"({state.get('commit', 'none')[:12]}): run `make registry-pull` first"
         )
-    aliases, kept, pruned = prune(settings, keep)
+    name, root = settings["model_name"], Path.cwd()
     scratch = workspace()
     try:
         tree = scratch / "tree"
@@ -373,37 +445,52 @@ def push(remote: Remote, settings: dict[str, Any], keep: int) -> str:
         previous = ""
         if head is not None:
             remote.fetch(head)
-            previous = subprocess.run(["git", "show", f"{head}:{LOG}"], capture_output=True, text=True).stdout
-        with sqlite3.connect(DATABASE) as source, sqlite3.connect(tree / DATABASE) as copy:
-            source.backup(copy)  # a consistent copy, even if a reader has the file open
+            if git("cat-file", "-t", f"{head}:{LOG}", what=f"reading {LOG} on {BRANCH}") != "blob":
+                raise BranchError(f"branch {BRANCH}: {LOG} is not a file")
+            previous = git("cat-file", "blob", f"{head}:{LOG}", what=f"reading {LOG} on {BRANCH}") + "\n"
+        published = digest(Path(DATABASE))
+        try:
+            with sqlite3.connect(DATABASE) as source, sqlite3.connect(tree / DATABASE) as copy:
+                source.backup(copy)  # a consistent copy, even if another process has the file open
+            source.close()
+            copy.close()
+        except sqlite3.Error as error:
+            raise BranchError(f"{DATABASE} cannot be read: {error}") from None
+        if digest(Path(DATABASE)) != published:
+            raise LocalChange(f"{DATABASE} changed while it was copied (another command is writing it); run again")
+        aliases, kept, pruned, dropped = prune(tree / DATABASE, name, keep)
+        with sqlite3.connect(tree / DATABASE) as copy:
             copy.execute("VACUUM")
-        source.close()
         copy.close()
-        check_models_inside(tree / DATABASE, str(Path.cwd()))
         if Path(ARTIFACTS).is_dir():
-            shutil.copytree(ARTIFACTS, tree / ARTIFACTS)
+            shutil.copytree(
+                ARTIFACTS,
+                tree / ARTIFACTS,
+                ignore=lambda folder, names: [n for n in names if Path(os.path.normpath(root / folder / n)) in dropped],
+            )
+        check_models(tree / DATABASE, str(root), files_at=tree)  # every kept version's files are in the commit
         now = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-        entry = {"at": now, **actor(), "model": settings["model_name"], "aliases": aliases, "pruned": pruned}
-        manifest = {"format": FORMAT, "root": str(Path.cwd()), "model": settings["model_name"],
-                    "aliases": aliases, "versions": kept, "updated": now}  # fmt: skip
+        entry = {"at": now, **actor(), "model": name, "aliases": aliases, "pruned": pruned}
+        manifest = {"format": FORMAT, "root": str(root), "model": name, "aliases": aliases, "versions": kept,
+                    "updated": now}  # fmt: skip
         (tree / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        (tree / LOG).write_text(previous + json.dumps(entry, sort_keys=True) + "\n", encoding="utf-8")
+        (tree / LOG).write_text(previous.lstrip("\n") + json.dumps(entry, sort_keys=True) + "\n", encoding="utf-8")
         (tree / "README.md").write_text(BRANCH_README, encoding="utf-8")
         index = {"GIT_INDEX_FILE": str(scratch / "index")}
         git(f"--work-tree={tree}", "add", "--all", "--force", ".", env=index, what="staging the registry")
         tree_id = git("write-tree", env=index, what="writing the registry tree")
         summary = ", ".join(f"{alias} v{version}" for alias, version in sorted(aliases.items())) or "no aliases"
-        message = f"Registry of {settings['model_name']}: {summary}"
+        message = f"Registry of {name}: {summary}"
         commit = git("commit-tree", tree_id, "-m", message, env=identity_env(), what="committing the registry")
+        size = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file())
         remote.push(commit, head)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    write_state(commit)
-    size = sum(f.stat().st_size for f in Path(ARTIFACTS).rglob("*") if f.is_file()) + Path(DATABASE).stat().st_size
-    dropped = f"; pruned version(s) {', '.join(pruned)}" if pruned else ""
+    write_state(commit, published)
+    dropped_text = f"; pruned version(s) {', '.join(pruned)} from the branch" if pruned else ""
     return (
         f"registry: pushed {BRANCH} ({commit[:12]}) to {remote}: {summary}, "
-        f"{len(kept)} version(s), {size / 1e6:.1f} MB{dropped}"
+        f"{len(kept)} version(s), {size / 1e6:.1f} MB{dropped_text}"
     )
 
 

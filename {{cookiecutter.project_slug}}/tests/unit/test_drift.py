@@ -260,12 +260,33 @@ def test_without_a_champion_the_pipeline_model_is_scored_and_the_report_says_so(
     shutil.copyfile(empty_registry, project / "mlflow.db")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{(project / 'mlflow.db').as_posix()}")
     reference = make_frame(3000, 1)
-    fit_model(reference)
-    write_metrics(accuracy=0.85, f1=0.85, roc_auc=0.9)
-    code, report = run_drift(reference, make_frame(1000, 2), "--champion", "--model", "models/model.joblib",
-                             "--reference-metrics", "metrics.json")  # fmt: skip
+    fit_model(reference)  # models/model.joblib, params.yaml's drift.model
+    Path("reports").mkdir()
+    Path("reports/metrics.json").write_text(json.dumps({"accuracy": 0.85, "f1": 0.85, "roc_auc": 0.9}))
+    reference.to_csv("reference.csv", index=False)
+    make_frame(1000, 2).to_csv("current.csv", index=False)
+    assert drift.main(["--champion"]) in (0, drift.DRIFT_EXIT_CODE)
+    report = json.loads(Path("out/drift.json").read_text())
     assert report["model"]["source"] == "models/model.joblib (the registry has no champion yet)"
-    assert code in (0, drift.DRIFT_EXIT_CODE)
+
+
+def test_champion_and_a_named_model_together_are_refused(project, capsys):
+    make_frame(200, 1).to_csv("reference.csv", index=False)
+    make_frame(200, 2).to_csv("current.csv", index=False)
+    assert drift.main(["--champion", "--model", "models/model.joblib"]) == drift.ERROR_EXIT_CODE
+    assert "give it, or --model and --reference-metrics" in capsys.readouterr().err
+
+
+def test_without_a_registry_file_the_champion_check_creates_none(project, monkeypatch, capsys):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{(project / 'mlflow.db').as_posix()}")
+    reference = make_frame(3000, 1)
+    fit_model(reference)
+    Path("reports").mkdir()
+    Path("reports/metrics.json").write_text(json.dumps({"accuracy": 0.85, "f1": 0.85, "roc_auc": 0.9}))
+    reference.to_csv("reference.csv", index=False)
+    make_frame(1000, 2).to_csv("current.csv", index=False)
+    assert drift.main(["--champion"]) in (0, drift.DRIFT_EXIT_CODE)
+    assert not (project / "mlflow.db").exists()  # a later `make registry-pull` finds nothing in its way
 
 
 def test_a_registry_that_cannot_answer_stops_the_drift_check(project, monkeypatch, capsys):

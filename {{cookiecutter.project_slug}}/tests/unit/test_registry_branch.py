@@ -204,13 +204,93 @@ def test_push_prunes_old_versions_without_an_alias(
     assert len(doomed) == 2
     code, out, err = run(capsys, "push", "--keep", "2")
     assert code == 0, err
-    assert "pruned version(s) 2, 3" in out
-    assert stored_versions() == ["1", "4", "5", "6"]
-    for location in doomed:
-        assert not Path(location.removeprefix("file://")).exists()
+    assert "pruned version(s) 2, 3 from the branch" in out
     assert json.loads(branch_file(repository, "registry.json"))["versions"] == ["1", "4", "5", "6"]
     stored = git(repository, "ls-tree", "-r", "--name-only", BRANCH).splitlines()
     assert not [path for path in stored if any(f"/{Path(loc).parent.name}/" in path for loc in doomed)]
+    # Pruning happens in the published copy: the project's own store keeps everything until a pull.
+    assert stored_versions() == ["1", "2", "3", "4", "5", "6"]
+    assert all(Path(location.removeprefix("file://")).is_dir() for location in doomed)
+    database = Path("published.db")
+    database.write_bytes(subprocess.run(["git", "show", f"{BRANCH}:mlflow.db"], cwd=repository,
+                                        capture_output=True, check=True).stdout)  # fmt: skip
+    assert stored_versions(database) == ["1", "4", "5", "6"]
+
+
+def test_a_push_without_the_model_files_is_refused(registered: Any, repository: Path, tmp_path: Path, capsys) -> None:
+    assert run(capsys, "push")[0] == 0
+    before = git(repository, "rev-parse", BRANCH)
+    Path("mlruns").rename(tmp_path / "elsewhere")
+    code, _, err = run(capsys, "push")
+    assert code == 4
+    assert "files are missing" in err and err.count("\n") == 1
+    assert git(repository, "rev-parse", BRANCH) == before  # the models on the branch are kept
+
+
+def test_a_pull_brings_back_missing_model_files(registered: Any, repository: Path, tmp_path: Path, capsys) -> None:
+    assert run(capsys, "push")[0] == 0
+    Path("mlruns").rename(tmp_path / "elsewhere")
+    code, out, err = run(capsys, "pull")
+    assert code == 0, err
+    assert f"fetched {BRANCH}" in out and Path("mlruns").is_dir()
+
+
+def test_a_branch_whose_name_only_ends_like_the_registry_is_ignored(registered: Any, repository: Path, capsys) -> None:
+    decoy = git(repository, "rev-parse", "main")
+    git(repository, "update-ref", f"refs/heads/a/refs/heads/{BRANCH}", decoy)
+    code, _, err = run(capsys, "push")
+    assert code == 0, err
+    assert git(repository, "rev-parse", f"refs/heads/a/refs/heads/{BRANCH}") == decoy
+    assert run(capsys, "pull")[0] == 0
+
+
+def test_a_project_pre_push_hook_does_not_run(registered: Any, repository: Path, project: Any, capsys) -> None:
+    hook = project.root / ".git" / "hooks" / "pre-push"
+    hook.write_text("#!/bin/sh\necho hook ran >&2\nexit 1\n")
+    hook.chmod(0o755)
+    code, _, err = run(capsys, "push")
+    assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("manifest", "expected"),
+    [
+        ({"format": 1, "aliases": {}}, "root None is not the absolute path"),
+        ({"format": 1, "root": "/", "aliases": {}}, "root '/' is not the absolute path"),
+        ({"format": 1, "root": "relative/path", "aliases": {}}, "is not the absolute path"),
+        ({"format": 1, "root": "/x", "aliases": ["champion"]}, "aliases must map"),
+        ([1], "format 'list' is not 1"),
+    ],
+)
+def test_a_malformed_manifest_is_one_line(repository: Path, tmp_path: Path, capsys, manifest, expected) -> None:
+    other = tmp_path / "other"
+    git(tmp_path, "clone", "--quiet", str(repository), str(other))
+    git(other, "checkout", "--quiet", "--orphan", BRANCH)
+    git(other, "rm", "-r", "--quiet", "--cached", "--ignore-unmatch", ".")
+    (other / "registry.json").write_text(json.dumps(manifest))
+    (other / "mlflow.db").write_bytes(b"not a database")
+    git(other, "add", "registry.json", "mlflow.db")
+    git(other, "commit", "--quiet", "-m", "Hand-made")
+    git(other, "push", "--quiet", "origin", BRANCH)
+    code, _, err = run(capsys, "pull")
+    assert code == 4
+    assert expected in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not Path("mlflow.db").exists()
+
+
+def test_a_corrupt_state_file_is_one_line(registered: Any, repository: Path, project: Any, capsys) -> None:
+    assert run(capsys, "push")[0] == 0
+    (project.root / ".git" / "mlflow-registry.json").write_text("")
+    code, _, err = run(capsys, "pull")
+    assert code == 2
+    assert "is not readable" in err and "delete it" in err and err.count("\n") == 1
+
+
+def test_a_separate_registry_uri_is_refused(repository: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.setenv("MLFLOW_REGISTRY_URI", "sqlite:////tmp/another.db")
+    code, _, err = run(capsys, "push")
+    assert code == 2
+    assert "MLFLOW_REGISTRY_URI" in err and err.count("\n") == 1
 
 
 def test_every_push_appends_to_the_log_of_moves(registered: Any, repository: Path, client: Any, capsys) -> None:

@@ -99,6 +99,8 @@ def check_model(
 
     settings, data = section(params, "drift"), section(params, "data")
     target, metric = data.get("target"), section(params, "gate")["metric"]
+    if args.champion and (args.model or args.reference_metrics):
+        raise DataError("--champion scores the registry's champion: give it, or --model and --reference-metrics")
     champion = champion_model(params, metric) if args.champion else None
     if champion is None:
         path = Path(args.model or settings["model"])
@@ -128,9 +130,13 @@ def champion_model(params: dict[str, Any], metric: str) -> tuple[Any, dict[str, 
 
     None only when the registry answers that there is no champion; RegistryError when it cannot answer.
     """
-    from ..registry import CHAMPION, connect
+    from ..registry import CHAMPION, connect, tracking_uri
 
-    registry = connect(section(params, "register"))
+    settings = section(params, "register")
+    uri = tracking_uri(settings)
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return None  # no embedded registry here (`make registry-pull` fetches CI's): none is created
+    registry = connect(settings)
     version = registry.alias_version(CHAMPION)
     if version is None:
         return None
