@@ -6,8 +6,11 @@ Without a tracking server, the registry is the sqlite file `mlflow.db` with the 
 - The branch holds one commit with no parent (`mlflow.db`, `mlruns/`, `registry.json`, and
   `moves.jsonl`, one line per push: who, from which commit, the aliases after it). Each push
   replaces that commit, so the branch's size is that of one registry, not of its history.
-- A push first prunes: the versions that carry an alias and the `--keep` newest others stay;
-  the rest are deleted with their model files (their runs, metrics and params stay).
+- A push prunes what it publishes: the versions that carry an alias and the `--keep` newest
+  others stay; the rest are left out with their model files (their runs, metrics and params
+  stay). The project's own store is not changed by a push.
+- A push or a pull is refused when a kept version's model files are missing, so a branch never
+  loses the models it held.
 - A push is refused when the branch moved since the store was pulled, and the push itself
   carries a lease on the pulled commit: two writers can never overwrite each other.
 - MLflow records absolute artifact paths. `registry.json` names the folder the store was
