@@ -49,8 +49,9 @@ SHELLS = {
 }
 JOB_KEYS = {
     "name", "needs", "if", "runs-on", "permissions", "environment", "concurrency", "outputs", "env",
-    "defaults", "steps", "timeout-minutes", "continue-on-error",
+    "defaults", "steps", "timeout-minutes", "continue-on-error", "strategy",
 }  # fmt: skip
+STRATEGY_KEYS = {"matrix", "fail-fast", "max-parallel"}
 STEP_KEYS = {"id", "name", "if", "uses", "run", "shell", "with", "env", "working-directory", "continue-on-error",
              "timeout-minutes"}  # fmt: skip
 # Contexts GitHub offers at each place (docs: "Context availability").
@@ -112,6 +113,8 @@ class JobResult:
     environment: str | None = None
     concurrency: dict[str, Any] | None = None
     runs_on: str | list[str] | None = None
+    instances: list[JobResult] = field(default_factory=list)  # a matrix job's jobs, in matrix order
+    matrix: dict[str, Any] | None = None
 
     def step(self, name_or_id: str) -> StepResult:
         return next(s for s in self.steps if name_or_id in (s.id, s.name))
@@ -260,9 +263,13 @@ class Call:
 class JobRun:
     """One job on a fresh runner: its folders, token, environment, steps and status."""
 
-    def __init__(self, rehearsal: Rehearsal, run: RunState, job_id: str, spec: dict[str, Any]) -> None:
+    def __init__(
+        self, rehearsal: Rehearsal, run: RunState, job_id: str, spec: dict[str, Any],
+        matrix: dict[str, Any] | None = None, strategy: dict[str, Any] | None = None, instance: int = 0,
+    ) -> None:  # fmt: skip
         self.rehearsal, self.run, self.id, self.spec = rehearsal, run, job_id, spec
-        root = run.root / "jobs" / job_id
+        self.matrix, self.strategy = matrix, strategy or {}
+        root = run.root / "jobs" / (job_id if matrix is None else f"{job_id}-{instance}")
         name = rehearsal.repo.name
         self.workspace = root / "work" / name / name
         self.temp, self.tool_cache, self.home = root / "temp", root / "tool-cache", root / "home"
@@ -300,8 +307,8 @@ class JobRun:
             "vars": self.vars,
             "secrets": {"GITHUB_TOKEN": self.token, **self.secrets},
             "inputs": self.run.inputs,
-            "strategy": {},
-            "matrix": None,
+            "strategy": self.strategy,
+            "matrix": self.matrix,
             "job": {"status": "failure" if self.failed else "success", "container": {}, "services": {}},
             "runner": {
                 "name": "GitHub Actions 1",
@@ -781,10 +788,49 @@ class Rehearsal:
         ancestor_failed = any(run.results[a].result == "failure" for a in ancestors)
         ancestor_ok = all(run.results[a].result == "success" for a in ancestors)
         job = JobRun(self, run, job_id, spec)
-        job.vars, job.secrets, job.env = dict(vars_), dict(secrets), dict(workflow_env)
+        job.vars, job.secrets = dict(vars_), dict(secrets)
         status = {"success": ancestor_ok, "failure": ancestor_failed, "cancelled": False}
         if not self.expressions.condition(spec.get("if"), job.contexts(AT_JOB_IF), status):
             return JobResult(job_id, "skipped")
+        if "strategy" not in spec:
+            return self.run_instance(job, workflow, workflow_env)
+        # A matrix: one job per combination, run one after another here (GitHub may run them at
+        # once); the job's result is failure if any of them failed, as `needs` sees it.
+        combinations, strategy = self.matrix(job_id, spec, job.contexts(AT_JOB_IF))
+        instances = []
+        for index, combination in enumerate(combinations):
+            context = {**strategy, "job-index": index, "job-total": len(combinations)}
+            instance = JobRun(self, run, job_id, spec, combination, context, index)
+            instance.vars, instance.secrets = dict(vars_), dict(secrets)
+            instances.append(self.run_instance(instance, workflow, workflow_env))
+            if instances[-1].result == "failure" and strategy["fail-fast"]:
+                break
+        failed = any(instance.result == "failure" for instance in instances)
+        outputs = {key: value for instance in instances for key, value in instance.outputs.items() if value}
+        return JobResult(job_id, "failure" if failed else "success", outputs, instances=instances)
+
+    def matrix(self, job_id: str, spec: dict[str, Any], contexts: dict[str, Any]) -> tuple[list[dict], dict]:
+        """The combinations of a job's matrix (lists of values, no include or exclude) and its strategy context."""
+        strategy = spec["strategy"]
+        unknown = set(strategy) - STRATEGY_KEYS
+        matrix = strategy.get("matrix")
+        if unknown or not isinstance(matrix, dict) or not matrix or {"include", "exclude"} & set(matrix):
+            raise NotRehearsable(f"job {job_id}: strategy {strategy!r}: only a matrix of lists is modelled")
+        values = {key: self.expressions.render(value, contexts) for key, value in matrix.items()}
+        for key, value in values.items():
+            if not isinstance(value, list) or not value:
+                raise NotRehearsable(f"job {job_id}: matrix.{key} is {value!r}; GitHub needs a non-empty list")
+        combinations = [dict(zip(values, chosen, strict=True)) for chosen in itertools.product(*values.values())]
+        if len(combinations) > 256:
+            raise NotRehearsable(f"job {job_id}: {len(combinations)} combinations; GitHub allows 256")
+        fail_fast = strategy.get("fail-fast", True)
+        fail_fast = fail_fast if isinstance(fail_fast, bool) else str(fail_fast).lower() == "true"
+        return combinations, {"fail-fast": fail_fast, "max-parallel": strategy.get("max-parallel", len(combinations))}
+
+    def run_instance(self, job: JobRun, workflow: dict[str, Any], workflow_env: dict[str, str]) -> JobResult:
+        """Run one job (or one combination of a matrix) whose `if:` allowed it to start."""
+        run, job_id, spec = job.run, job.id, job.spec
+        job.env = dict(workflow_env)
         if "timeout-minutes" not in spec:
             raise NotRehearsable(f"job {job_id}: no timeout-minutes (the default is six hours)")
         settings = job.contexts(AT_JOB_SETTING)
@@ -826,7 +872,7 @@ class Rehearsal:
         result = "failure" if job.failed and not spec.get("continue-on-error") else "success"
         return JobResult(
             job_id, result, outputs, job.results, "".join(job.summary), job.permissions, environment, concurrency,
-            runs_on,
+            runs_on, matrix=job.matrix,
         )  # fmt: skip
 
     @staticmethod

@@ -122,6 +122,17 @@ class TrainSettings(Section):
     linear: LinearSettings
 
 
+class TuneSettings(Section):
+    trials: Count
+    timeout_minutes: Positive
+    cv_folds: Annotated[int, Field(ge=2, le=20), Allowed("an integer from 2 to 20")]
+    seed: Seed
+    space: Annotated[
+        dict[str, dict[str, Any] | None],
+        Allowed("a mapping of model name to {key: {low: .., high: ..[, log: true]} or {choices: [..]}}"),
+    ]
+
+
 class GateSettings(Section):
     metric: Metric
     threshold: Number
@@ -184,6 +195,8 @@ class Params(Section):
     ingest: IngestSettings
     profile: ProfileSettings
     train: TrainSettings
+    # Optional: a project made before tuning existed has no such section (`make tune` asks for it).
+    tune: TuneSettings | None = None
     gate: GateSettings
     register_: RegisterSettings = Field(alias="register")  # `register` is a name BaseModel already has
     drift: DriftSettings
@@ -207,6 +220,62 @@ class Params(Section):
             allowed = f"a number >= 0 and below {room:g} (the distance from gate.threshold to the best {metric})"
             raise setting_error("gate.tolerance", self.gate.tolerance, allowed)
         return self
+
+    @model_validator(mode="after")
+    def space_fits_the_models(self) -> Params:
+        if self.tune is not None:
+            check_space(self.tune.space, self.train)
+        return self
+
+
+RANGE_KEYS, CHOICE_KEYS = {"low", "high", "log"}, {"choices"}
+
+
+def check_space(space: dict[str, Any], train: TrainSettings) -> None:
+    """Refuse a search space whose models, keys, bounds or choices train.<model> would not accept."""
+    for model, dimensions in space.items():
+        where = f"tune.space.{key_path((model,))}"
+        if model not in MODELS:
+            raise setting_error(where, model, f"a model name: one of {', '.join(MODELS)}")
+        settings = getattr(train, model)
+        for key, spec in (dimensions or {}).items():
+            here = f"{where}.{key_path((key,))}"
+            if key not in type(settings).model_fields:
+                allowed = f"a key of train.{model}: one of {', '.join(type(settings).model_fields)}"
+                raise setting_error(here, key, allowed)
+            for name, value in dimension_values(here, spec):
+                try:
+                    type(settings).model_validate({**settings.model_dump(), key: value})
+                except ValidationError as error:
+                    allowed = f"{allowed_words(('train', model, key))} (as train.{model}.{key})"
+                    raise setting_error(name, value, allowed) from error
+
+
+def dimension_values(here: str, spec: Any) -> list[tuple[str, Any]]:
+    """Return [(key, value)] to check for one dimension, or raise naming what is wrong with its shape."""
+    shape = "{low: <number>, high: <number>} (optionally log: true) or {choices: [<value>, ...]}"
+    if not isinstance(spec, dict) or not spec or not (set(spec) <= RANGE_KEYS or set(spec) <= CHOICE_KEYS):
+        raise setting_error(here, spec, shape)
+    if "choices" in spec:
+        choices = spec["choices"]
+        if not isinstance(choices, list) or not choices:
+            raise setting_error(f"{here}.choices", choices, "a non-empty list of values")
+        if len({json.dumps(choice, sort_keys=True) for choice in choices}) < len(choices):
+            raise setting_error(f"{here}.choices", choices, "a list without repeated values")
+        return [(f"{here}.choices", choice) for choice in choices]
+    if not {"low", "high"} <= set(spec):
+        raise setting_error(here, spec, shape)
+    low, high, log = spec["low"], spec["high"], spec.get("log", False)
+    for name, value in (("low", low), ("high", high)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise setting_error(f"{here}.{name}", value, "a finite number")
+    if not low < high:
+        raise setting_error(f"{here}.high", high, f"a number above low ({low:g})")
+    if not isinstance(log, bool):
+        raise setting_error(f"{here}.log", log, "true or false")
+    if log and low <= 0:
+        raise setting_error(f"{here}.low", low, "a number > 0 when log is true")
+    return [(f"{here}.low", low), (f"{here}.high", high)]
 
 
 def setting_error(key: str, value: Any, allowed: str) -> PydanticCustomError:
