@@ -508,3 +508,66 @@ def test_a_job_pushes_only_with_a_token_that_may_write_contents(rehearse, conten
     assert run.jobs["publish"].result == result, run.log
     pushed = subprocess.run(["git", "rev-parse", "--verify", "--quiet", "refs/heads/notes"], cwd=rehearsal.repo.origin)
     assert (pushed.returncode == 0) == (result == "success")
+
+
+def test_a_matrix_runs_one_job_per_combination_with_its_matrix_and_strategy(rehearse):
+    rehearsal = rehearse(
+        {
+            "m.yml": """
+            on: push
+            permissions: {}
+            jobs:
+              plan:
+                runs-on: ubuntu-latest
+                timeout-minutes: 5
+                outputs:
+                  workers: ${{ steps.plan.outputs.workers }}
+                steps:
+                  - id: plan
+                    run: echo "workers=[1, 2, 3]" >> "$GITHUB_OUTPUT"
+              work:
+                needs: plan
+                runs-on: ubuntu-latest
+                timeout-minutes: 5
+                strategy:
+                  fail-fast: false
+                  matrix:
+                    worker: ${{ fromJSON(needs.plan.outputs.workers) }}
+                    size: [small]
+                env:
+                  TOTAL: ${{ strategy.job-total }}
+                steps:
+                  - run: |
+                      echo "worker ${{ matrix.worker }} ${{ matrix.size }} of $TOTAL, index ${{ strategy.job-index }}"
+                      test "${{ matrix.worker }}" != 2
+              after:
+                needs: work
+                if: always()
+                runs-on: ubuntu-latest
+                timeout-minutes: 5
+                steps:
+                  - run: test "${{ needs.work.result }}" = failure
+            """,
+            "bad.yml": """
+            on: push
+            permissions: {}
+            jobs:
+              work:
+                runs-on: ubuntu-latest
+                timeout-minutes: 5
+                strategy:
+                  matrix:
+                    include: [{worker: 1}]
+                steps:
+                  - run: "true"
+            """,
+        }
+    )
+    run = rehearsal.run("m.yml", push(rehearsal.repo))
+    instances = run.jobs["work"].instances
+    assert [job.matrix for job in instances] == [{"worker": n, "size": "small"} for n in (1, 2, 3)]
+    assert [job.result for job in instances] == ["success", "failure", "success"]  # fail-fast: false
+    assert "worker 3 small of 3, index 2" in instances[2].log
+    assert run.jobs["work"].result == "failure" and run.jobs["after"].result == "success"
+    with pytest.raises(NotRehearsable, match="only a matrix of lists is modelled"):
+        rehearsal.run("bad.yml", push(rehearsal.repo))

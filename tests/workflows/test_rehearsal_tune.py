@@ -41,6 +41,14 @@ def params_at(rehearsal: Rehearsal, ref: str) -> dict:
     return yaml.safe_load(git(rehearsal.repo.origin, "show", f"{ref}:params.yaml"))
 
 
+def narrow(repo: Repository, n_estimators: str) -> None:
+    """Commit a search space for the forest's size (the other forest keys dropped) on main."""
+    text = git(repo.origin, "show", "refs/heads/main:params.yaml")
+    forest = re.search(r"\n    random_forest:\n(      .*\n)+", text)
+    text = text.replace(forest.group(0), f"\n    random_forest:\n      {n_estimators}\n")
+    repo.commit("main", "Tune only the forest's size", {"params.yaml": text})
+
+
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory, postgres):
     root = tmp_path_factory.mktemp("rehearsal-tune")
@@ -49,6 +57,9 @@ def rehearsal(tmp_path_factory, postgres):
     project = bake({"python_version": versions[0]}, root / "bake")
     repo = Repository.from_project(project, root)
     repo.environments["tuning"] = Environment(secrets={"OPTUNA_STORAGE": postgres.create_database("tune_rehearsal")})
+    # The forest's current size (200 trees) outside the range: the study cannot pick it, so its
+    # best values always differ from params.yaml's and there is something to propose.
+    narrow(repo, "n_estimators: {low: 20, high: 60}")
     made = Rehearsal(repo, root / "runs", host)
     yield made
     made.close()
@@ -95,9 +106,13 @@ def test_one_pull_request_proposes_the_best_values(shared, rehearsal):
         key: value for key, value in main.items() if key != "train"
     }
     assert set(tune["train"][model]) == set(main["train"][model])
+    tuned = set(main["tune"]["space"][model])
     for key, value in tune["train"][model].items():
-        assert f"| `{key}` | " in body
-        assert key in main["tune"]["space"][model] or value == main["train"][model][key]
+        if key in tuned:
+            assert f"| `{key}` | {main['train'][model][key]} | {value} |" in body
+        else:
+            assert value == main["train"][model][key], key
+    assert tune["train"][model]["n_estimators"] != main["train"][model]["n_estimators"]
 
 
 def test_the_plots_are_linked_by_commit(shared, rehearsal):
@@ -126,3 +141,16 @@ def test_a_second_dispatch_without_storage_runs_one_job_and_updates_the_pull_req
     assert f"Study `tune-{second.run_id}`: 3 complete" in updated["body"]
     calls = [call["method"] for call in rehearsal.state.calls() if call["method"].startswith("gh pr")]
     assert calls == ["gh pr create", "gh pr edit"]
+
+
+def test_a_study_that_finds_only_the_current_values_proposes_nothing(rehearsal):
+    narrow(rehearsal.repo, "n_estimators: {choices: [200]}")  # the one value the forest has now
+    before = git(rehearsal.repo.origin, "rev-parse", "refs/heads/tune")
+    [pull] = pull_requests(rehearsal)
+    run = rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, {"trials": 2, "workers": 1}))
+    assert run.conclusion == "success", log(run)
+    assert run.jobs["collect"].outputs["changed"] == "false"
+    assert "no pull request" in run.jobs["collect"].log
+    assert run.jobs["pull-request"].result == "skipped"
+    assert git(rehearsal.repo.origin, "rev-parse", "refs/heads/tune") == before
+    assert pull_requests(rehearsal) == [pull]

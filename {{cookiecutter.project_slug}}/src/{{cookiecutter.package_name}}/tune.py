@@ -539,13 +539,18 @@ def main(argv: list[str] | None = None) -> int:
             print(f"tune: study {name}: this process ran {ran} trial(s); {len(finished(study))} of {trials} finished")
         out = Path(args.out)
         result = write_report(study, params, out)
-        if args.collect:
+        unchanged = all(result["current"].get(key) == value for key, value in result["best"]["params"].items())
+        if args.collect and unchanged:
+            print(f"tune: the best values are the ones train.{model} holds already: no pull request")
+            output("changed", "false")
+        elif args.collect:
             params_path = Path(args.params)
             apply(params_path, model, result["best"]["params"])
             branch(result, out, params_path)
             commit = (out / "images.sha").read_text(encoding="utf-8").strip()
             (out / "tune.md").write_text(markdown(result, finished(study), [p.stem for p in sorted(out.glob("*.png"))],
                                                   image_base(commit)), encoding="utf-8")  # fmt: skip
+            output("changed", "true")
         elif args.apply:
             apply(Path(args.params), model, result["best"]["params"])
             print(
@@ -576,10 +581,15 @@ def worker_offset(worker: str) -> int:
 
 
 def write_plan(workers: str) -> int:
-    line = f"workers={workers}"
-    print(line)
-    output = os.environ.get("GITHUB_OUTPUT")
-    if output:
-        with open(output, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+    output("workers", workers)
     return 0
+
+
+def output(name: str, value: str) -> None:
+    """Print `name=value` and add it to the step's outputs on GitHub ($GITHUB_OUTPUT)."""
+    line = f"{name}={value}"
+    print(line)
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
