@@ -241,3 +241,65 @@ def test_every_command_in_the_servers_doc_is_one_the_tests_ran(project, clone, m
             assert documented(value).fullmatch(project["env"].get(name, "")), f"docs/servers.md: {line}"
         else:
             assert any(same_command(shlex.split(line), args) for args in ran), f"docs/servers.md: {line}"
+
+
+# --- tuning: one Optuna study shared through PostgreSQL ------------------------------------------
+STUDY_TRIALS = """
+import json, sys, optuna
+study = optuna.load_study(study_name=sys.argv[1], storage=sys.argv[2])
+print(json.dumps([[t.number, t.state.name, t.user_attrs.get("worker"), str(t.datetime_start)] for t in study.trials]))
+"""
+
+
+def tune_command(project: dict, *args: str) -> list[str]:
+    package = next(path.name for path in (project["path"] / "src").iterdir() if path.is_dir())
+    return [str(project["path"] / ".venv/bin/python"), "-m", package, "tune", *args]
+
+
+def study_trials(project: dict, name: str, url: str) -> list[list]:
+    python = str(project["path"] / ".venv/bin/python")
+    return json.loads(run([python, "-c", STUDY_TRIALS, name, url], project["path"], project["env"]).stdout)
+
+
+def test_two_processes_share_one_study_on_postgresql(project, postgres):
+    url = postgres.create_database("tune_shared")
+    env = {**project["env"], "OPTUNA_STORAGE": url}
+    workers = [
+        subprocess.Popen(tune_command(project, "--study", "shared", "--trials", "6", "--workers", "2", "--worker", name),
+                         cwd=project["path"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name in ("a", "b")
+    ]  # fmt: skip
+    for worker in workers:
+        out, err = worker.communicate(timeout=900)
+        assert worker.returncode == 0, err
+        assert "this process ran 3 trial(s); " in out, out
+    trials = study_trials(project, "shared", url)
+    assert sorted(number for number, *_ in trials) == list(range(6))  # the sum of both, no number twice
+    assert {state for _, state, *_ in trials} == {"COMPLETE"}
+    assert sorted(worker for _, _, worker, _ in trials) == ["a", "a", "a", "b", "b", "b"]
+
+
+def test_an_interrupted_study_on_postgresql_continues(project, postgres):
+    import signal
+    import time
+
+    url = postgres.create_database("tune_resumed")
+    env = {**project["env"], "OPTUNA_STORAGE": url}
+    worker = subprocess.Popen(tune_command(project, "--study", "resumed", "--trials", "50"), cwd=project["path"],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 600
+    complete: list = []
+    while time.monotonic() < deadline and worker.poll() is None and len(complete) < 2:
+        time.sleep(1)
+        found = subprocess.run([str(project["path"] / ".venv/bin/python"), "-c", STUDY_TRIALS, "resumed", url],
+                               cwd=project["path"], env=env, capture_output=True, text=True)  # fmt: skip
+        complete = [t for t in json.loads(found.stdout or "[]") if t[1] == "COMPLETE"] if found.returncode == 0 else []
+    worker.send_signal(signal.SIGINT)
+    _, err = worker.communicate(timeout=300)
+    assert worker.returncode == 130, err
+    before = {number: start for number, state, _, start in study_trials(project, "resumed", url) if state == "COMPLETE"}
+    assert len(before) >= 2
+    run(tune_command(project, "--study", "resumed", "--trials", str(len(before) + 2)), project["path"], env)
+    after = {number: start for number, state, _, start in study_trials(project, "resumed", url) if state == "COMPLETE"}
+    assert len(after) == len(before) + 2
+    assert {number: after[number] for number in before} == before

@@ -68,7 +68,7 @@ def rehearsal(tmp_path_factory, postgres):
 @pytest.fixture(scope="module")
 def shared(rehearsal):
     """The first dispatch: two workers on the PostgreSQL study."""
-    return rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, {"trials": 6, "workers": 2}))
+    return rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, {"trials": "6", "workers": "2"}))
 
 
 def test_two_workers_run_trials_of_one_study(shared):
@@ -130,7 +130,7 @@ def test_the_plots_are_linked_by_commit(shared, rehearsal):
 def test_a_second_dispatch_without_storage_runs_one_job_and_updates_the_pull_request(shared, rehearsal):
     [first] = pull_requests(rehearsal)
     del rehearsal.repo.environments["tuning"].secrets["OPTUNA_STORAGE"]
-    second = rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, {"trials": 3, "workers": 2}))
+    second = rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, {"trials": "3", "workers": "2"}))
     assert second.conclusion == "success", log(second)
     assert second.jobs["plan"].outputs["workers"] == "[1]"
     assert "OPTUNA_STORAGE is not set" in second.jobs["plan"].log
@@ -147,10 +147,22 @@ def test_a_study_that_finds_only_the_current_values_proposes_nothing(rehearsal):
     narrow(rehearsal.repo, "n_estimators: {choices: [200]}")  # the one value the forest has now
     before = git(rehearsal.repo.origin, "rev-parse", "refs/heads/tune")
     [pull] = pull_requests(rehearsal)
-    run = rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, {"trials": 2, "workers": 1}))
+    run = rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, {"trials": "2", "workers": "1"}))
     assert run.conclusion == "success", log(run)
     assert run.jobs["collect"].outputs["changed"] == "false"
     assert "no pull request" in run.jobs["collect"].log
     assert run.jobs["pull-request"].result == "skipped"
     assert git(rehearsal.repo.origin, "rev-parse", "refs/heads/tune") == before
     assert pull_requests(rehearsal) == [pull]
+
+
+@pytest.mark.parametrize("inputs", [{"trials": "6", "workers": "2; touch X"}, {"trials": "$(touch X)", "workers": "1"}])
+def test_a_bad_input_stops_the_plan_with_one_line(rehearsal, inputs):
+    pulls = pull_requests(rehearsal)
+    run = rehearsal.run(WORKFLOW, workflow_dispatch(rehearsal.repo, WORKFLOW, inputs))
+    assert run.jobs["plan"].result == "failure"
+    assert {run.jobs[name].result for name in ("tune", "collect", "pull-request")} == {"skipped"}
+    errors = [line for line in run.jobs["plan"].log.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "must be a whole number" in errors[0], run.jobs["plan"].log
+    assert not list(run.artifacts.parent.rglob("X"))  # the input reached no shell
+    assert pull_requests(rehearsal) == pulls

@@ -418,8 +418,9 @@ def load_params_text(text: str, path: Path) -> dict[str, Any]:
 # --- tune.yml: the matrix, and the branch for the pull request -----------------------------------
 
 
-def plan(workers: str, storage: str | None) -> str:
+def plan(workers: str, storage: str | None, trials: str = "1") -> str:
     """The matrix of worker numbers for tune.yml, as the JSON list GitHub's fromJSON reads."""
+    whole(trials, "input trials")
     if not re.fullmatch(r"[1-9][0-9]?", workers.strip()) or int(workers) > MAX_WORKERS:
         raise TuneError(f"input workers={workers!r}: must be a whole number from 1 to {MAX_WORKERS}")
     count = int(workers)
@@ -515,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
     storage_url = os.environ.get("OPTUNA_STORAGE") or None
     try:
         if args.plan:
-            return write_plan(plan(args.workers, storage_url))
+            return write_plan(plan(args.workers, storage_url, args.trials or "1"))
         params = load_params(args.params)
         model, _ = dimensions(params)
         trials = params["tune"]["trials"] if args.trials is None else whole(args.trials, "--trials")

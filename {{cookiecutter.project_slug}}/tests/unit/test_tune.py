@@ -247,6 +247,8 @@ def test_the_plan_spreads_workers_only_over_a_shared_storage(capsys) -> None:
     for bad in ("0", "21", "2; touch X", "", "1.5"):
         with pytest.raises(tune.TuneError, match=r"input workers=.*: must be a whole number from 1 to 20"):
             tune.plan(bad, "postgresql://tuner@db/studies")
+    with pytest.raises(tune.TuneError, match=r"input trials='ten': must be a whole number >= 1"):
+        tune.plan("2", "postgresql://tuner@db/studies", "ten")
 
 
 def test_the_report_escapes_what_it_quotes() -> None:
