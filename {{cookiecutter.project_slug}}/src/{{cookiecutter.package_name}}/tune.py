@@ -27,6 +27,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,7 @@ IMAGES_REF = "refs/heads/tune-report"  # the plots' commit, pushed by tune.yml t
 PLOTS = {"optimization_history": "Optimisation history", "param_importances": "Parameter importances"}
 MAX_WORKERS = 20  # tune.yml's matrix: GitHub runs at most 256 jobs per matrix, and each worker is a runner
 STORAGE_SCHEMES = ("postgresql", "sqlite")
+CREATE_ATTEMPTS = 5
 
 
 class TuneError(ValueError):
@@ -153,11 +155,21 @@ def open_storage(url: str | None) -> Any:
     engine = {"pool_pre_ping": True}
     if scheme == "postgresql":
         engine["connect_args"] = {"connect_timeout": 10}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine)
-    except Exception as error:  # sqlalchemy's OperationalError, ArgumentError, a missing driver ...
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TuneError(f"OPTUNA_STORAGE{shown_url(url)}: cannot open the study storage: {reason}") from None
+    from sqlalchemy.exc import IntegrityError, ProgrammingError
+
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine)
+        except (IntegrityError, ProgrammingError):
+            # Workers starting together on an empty database all create Optuna's tables; the
+            # losers of that race see "already exists" and find the tables on the next try.
+            if attempt == CREATE_ATTEMPTS - 1:
+                raise TuneError(f"OPTUNA_STORAGE{shown_url(url)}: cannot create Optuna's tables") from None
+            time.sleep(1 + attempt)
+        except Exception as error:  # sqlalchemy's OperationalError, ArgumentError, a missing driver ...
+            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise TuneError(f"OPTUNA_STORAGE{shown_url(url)}: cannot open the study storage: {reason}") from None
+    raise AssertionError("unreachable")
 
 
 def finished(study: Any) -> list[Any]:
@@ -192,12 +204,14 @@ def run_trials(study: Any, params: dict[str, Any], frame: Any, share: int, worke
     count = min(share, remaining)
     if count <= 0:
         return 0
-    before = len(study.trials)
     baseline = {key: current[key] for key in space}
     if first and not study.trials and all(in_space(current[key], spec) for key, spec in space.items()):
         study.enqueue_trial(baseline, user_attrs={"baseline": True})
 
+    ran = []
+
     def objective(trial: Any) -> float:
+        ran.append(trial.number)
         values = {key: suggest(trial, model, current, key, spec) for key, spec in space.items()}
         trial.set_user_attr("worker", worker)
         scores = cross_validated(frame, params, with_values(train, model, values))
@@ -214,7 +228,7 @@ def run_trials(study: Any, params: dict[str, Any], frame: Any, share: int, worke
         catch=(ValueError,),  # a combination the estimator refuses fails that trial, not the study
         callbacks=[MaxTrialsCallback(tune["trials"], states=(optuna.trial.TrialState.COMPLETE,))],
     )
-    return len(study.trials) - before
+    return len(ran)
 
 
 # --- the report -----------------------------------------------------------------------------------
@@ -516,7 +530,10 @@ def main(argv: list[str] | None = None) -> int:
     storage_url = os.environ.get("OPTUNA_STORAGE") or None
     try:
         if args.plan:
-            return write_plan(plan(args.workers, storage_url, args.trials or "1"))
+            workers = plan(args.workers, storage_url, args.trials or "1")
+            if storage_url:
+                open_storage(storage_url)  # reachable, and Optuna's tables made once, before the workers start
+            return write_plan(workers)
         params = load_params(args.params)
         model, _ = dimensions(params)
         trials = params["tune"]["trials"] if args.trials is None else whole(args.trials, "--trials")
