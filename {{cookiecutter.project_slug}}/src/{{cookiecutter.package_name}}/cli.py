@@ -23,6 +23,7 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "rollback": "Point the champion alias back at the previous champion.",
     "drift": "Compare current data with the reference data.",
     "current": "Write a demo batch of 'current' data from the holdout rows, optionally shifted.",
+    "refresh": "Bring new labelled data into data/raw/data.csv from refresh.source, validated first.",
     "tune": "Search train.<model>'s hyperparameters with Optuna (params.yaml: tune).",
     "report": "Write the Markdown report of a training run.",
     "status": "Show the registered versions that carry an alias.",

@@ -133,6 +133,15 @@ class TuneSettings(Section):
     ]
 
 
+class RefreshSettings(Section):
+    source: Name
+    policy: one_of("replace", "append")
+    key: Annotated[list[str] | None, Allowed("a list of column names, or empty")]
+    max_rows: Annotated[int, Field(ge=0), Allowed("an integer >= 0 (0 keeps every row)")]
+    time_column: Text
+    demo_rows: Count
+
+
 class GateSettings(Section):
     metric: Metric
     threshold: Number
@@ -197,6 +206,7 @@ class Params(Section):
     train: TrainSettings
     # Optional: a project made before tuning existed has no such section (`make tune` asks for it).
     tune: TuneSettings | None = None
+    refresh: RefreshSettings | None = None  # optional too: `make refresh` asks for it
     gate: GateSettings
     register_: RegisterSettings = Field(alias="register")  # `register` is a name BaseModel already has
     drift: DriftSettings

@@ -1,0 +1,277 @@
+"""Refresh: bring the latest labelled data into data/raw/data.csv from `refresh.source`, validated first.
+
+The source (params.yaml `refresh.source`) is `demo` (a plausible next batch drawn from the data
+itself, so the loop runs out of the box), a local path or glob, an http(s):// URL, or an object
+store URL (s3://, gs://, az://) read with the filesystem package the project's DVC remote installs.
+`refresh.policy` says what the snapshot becomes: `replace` (the source is the whole data set) or
+`append` (the source's rows added, de-duplicated on `refresh.key`, the newest `refresh.max_rows`
+kept). The combined snapshot must have the same columns as the data it replaces and pass the
+expectation suite before anything is written; then data/raw/data.csv is replaced in one step and
+reports/refresh/ says what changed (rows added and removed, hashes, time range).
+
+Exit codes: 0 refreshed or nothing new (`changed=false` to $GITHUB_OUTPUT), 2 a bad setting, an
+unreachable source, a schema change or a snapshot that fails validation (one line; nothing written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import io
+import json
+import os
+import tempfile
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .data import DataError, read_table
+from .errors import fail
+from .markdown import code_span, escape_text
+from .params import ParamsError, load_params, section
+
+RAW = Path("data/raw/data.csv")
+SUITE = Path("expectations/suite.json")
+OUT = Path("reports/refresh")
+OBJECT_STORES = {"s3": "s3 (s3fs)", "gs": "gs (gcsfs)", "gcs": "gs (gcsfs)", "az": "azure (adlfs)", "abfs": "azure (adlfs)"}
+HTTP_TIMEOUT = 60
+MAX_BYTES = 2 * 1024**3  # a source this large belongs in DVC, not in one CSV
+
+
+class RefreshError(DataError):
+    """The refresh cannot go ahead: the message names the source, setting or check and what is allowed."""
+
+
+def shown(source: str) -> str:
+    """The source without credentials or query string, for messages and reports."""
+    parts = urllib.parse.urlsplit(source)
+    if not parts.scheme or len(parts.scheme) == 1:  # a path (C: on Windows is not a scheme)
+        return source
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, "", ""))
+
+
+def parse(data: bytes, name: str) -> pd.DataFrame:
+    suffix = Path(urllib.parse.urlsplit(name).path).suffix.lower()
+    try:
+        if suffix in {".parquet", ".pq"}:
+            return pd.read_parquet(io.BytesIO(data))
+        return pd.read_csv(io.BytesIO(data))
+    except (ValueError, OSError, pd.errors.ParserError) as error:
+        raise RefreshError(f"refresh.source {shown(name)}: cannot be read as {suffix[1:] or 'csv'}: {error}") from None
+
+
+def fetch(source: str, raw: pd.DataFrame, settings: dict[str, Any], params: dict[str, Any]) -> pd.DataFrame:
+    """Return the source's rows."""
+    scheme = urllib.parse.urlsplit(source).scheme.lower()
+    if source == "demo":
+        return demo_batch(raw, settings, params)
+    if scheme in {"http", "https"}:
+        try:
+            with urllib.request.urlopen(source, timeout=HTTP_TIMEOUT) as response:
+                data = response.read(MAX_BYTES + 1)
+        except (urllib.error.URLError, OSError, ValueError) as error:
+            reason = getattr(error, "reason", None) or error
+            raise RefreshError(f"refresh.source {shown(source)}: cannot be fetched: {reason}") from None
+        if len(data) > MAX_BYTES:
+            raise RefreshError(f"refresh.source {shown(source)}: larger than 2 GB; track data this large with DVC")
+        return parse(data, source)
+    if scheme in OBJECT_STORES:
+        return fetch_object(source, scheme)
+    if scheme and len(scheme) > 1:
+        raise RefreshError(
+            f"refresh.source {shown(source)}: unsupported scheme {scheme}://; allowed: demo, a path or glob, "
+            "http(s)://, s3://, gs://, az://"
+        )
+    paths = sorted(glob.glob(source)) if glob.has_magic(source) else [source]
+    if not paths or not all(Path(path).is_file() for path in paths):
+        raise RefreshError(f"refresh.source {source}: no such file{' matches' if glob.has_magic(source) else ''}")
+    return pd.concat([read_table(path) for path in paths], ignore_index=True)
+
+
+def fetch_object(source: str, scheme: str) -> pd.DataFrame:
+    import fsspec
+
+    try:
+        with fsspec.open(source, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except ImportError:
+        raise RefreshError(
+            f"refresh.source {shown(source)}: {scheme}:// needs the {OBJECT_STORES[scheme]} package, which the "
+            f"project installs when its DVC remote is {OBJECT_STORES[scheme].split()[0]}"
+        ) from None
+    except Exception as error:  # fsspec's backends raise their own errors: refused, not found, no credentials
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise RefreshError(f"refresh.source {shown(source)}: cannot be read: {reason}") from None
+    return parse(data, source)
+
+
+def demo_batch(raw: pd.DataFrame, settings: dict[str, Any], params: dict[str, Any]) -> pd.DataFrame:
+    """A next batch for demo projects: rows of the data drawn again, measurements jittered, labels kept.
+
+    The seed is the number of rows already held, so every refresh brings different rows.
+    """
+    import numpy as np
+
+    from .current import is_measurement
+
+    target = params["data"]["target"]
+    rng = np.random.default_rng(len(raw))
+    batch = raw.sample(n=settings["demo_rows"], replace=True, random_state=len(raw)).reset_index(drop=True)
+    for name in raw.columns:
+        if name != target and is_measurement(raw[name]):
+            low, high = raw[name].min(), raw[name].max()
+            jitter = rng.normal(scale=0.05 * float(raw[name].std()), size=len(batch))
+            batch[name] = (batch[name] + jitter).clip(low, high).round(6)
+    return batch
+
+
+def check_schema(raw: pd.DataFrame, new: pd.DataFrame, source: str) -> None:
+    missing = [str(c) for c in raw.columns if c not in new.columns]
+    added = [str(c) for c in new.columns if c not in raw.columns]
+    if missing or added:
+        parts = ([f"missing {', '.join(missing)}"] if missing else []) + ([f"new {', '.join(added)}"] if added else [])
+        raise RefreshError(
+            f"refresh.source {shown(source)}: the columns changed ({'; '.join(parts)}); a schema change is a "
+            "deliberate pull request: change data/raw/data.csv and run `make suite`"
+        )
+    if new.empty:
+        raise RefreshError(f"refresh.source {shown(source)}: no rows")
+
+
+def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+    """The next snapshot under the policy."""
+    new = new[list(raw.columns)]
+    if settings["policy"] == "replace":
+        return new.reset_index(drop=True)
+    for column in settings["key"] or []:
+        if column not in raw.columns:
+            raise ParamsError(f"params.yaml: refresh.key = {column!r}: not a column; allowed: {', '.join(map(str, raw.columns))}")
+    # Rows the data holds already add nothing (and keep their place); a newer row with the key of
+    # an older one replaces it, at the end, as the newest.
+    new = new[~row_hashes(new).isin(set(row_hashes(raw))).to_numpy()]
+    both = pd.concat([raw, new], ignore_index=True)
+    both = both.drop_duplicates(subset=settings["key"] or None, keep="last" if settings["key"] else "first")
+    time_column = settings["time_column"]
+    if time_column:
+        if time_column not in raw.columns:
+            raise ParamsError(f"params.yaml: refresh.time_column = {time_column!r}: not a column of {RAW}")
+        both = both.sort_values(time_column, kind="stable")
+    if settings["max_rows"]:
+        both = both.tail(settings["max_rows"])
+    return both.reset_index(drop=True)
+
+
+def row_hashes(frame: pd.DataFrame) -> pd.Series:
+    return pd.util.hash_pandas_object(frame.astype(str), index=False)
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False).encode("utf-8")
+
+
+def validate_snapshot(frame: pd.DataFrame) -> None:
+    """Stop unless the snapshot passes the expectation suite (as the validate stage will check it)."""
+    from .validate import failures, load_suite, run_suite
+
+    suite = load_suite(SUITE)
+    with tempfile.TemporaryDirectory() as docs:
+        results = run_suite(frame, suite, Path(docs))
+    failed = failures(results, [str(column) for column in frame.columns])
+    if failed:
+        first = failed[0]
+        raise RefreshError(
+            f"the refreshed data fails {len(failed)} expectation(s) of {SUITE}, first: {first['column']}: "
+            f"{first['expectation']}: expected {first['expected']}; {first['observed']}; nothing was written"
+        )
+
+
+def summarise(raw: pd.DataFrame, snapshot: pd.DataFrame, source: str, settings: dict[str, Any]) -> dict[str, Any]:
+    before, after = set(row_hashes(raw)), set(row_hashes(snapshot))
+    summary = {
+        "source": shown(source),
+        "policy": settings["policy"],
+        "rows_before": len(raw),
+        "rows_after": len(snapshot),
+        "rows_added": len(after - before),
+        "rows_removed": len(before - after),
+        "sha256_before": hashlib.sha256(csv_bytes(raw)).hexdigest(),
+        "sha256_after": hashlib.sha256(csv_bytes(snapshot)).hexdigest(),
+    }
+    time_column = settings["time_column"]
+    if time_column and len(snapshot):
+        summary["time_range"] = [str(snapshot[time_column].min()), str(snapshot[time_column].max())]
+    return summary
+
+
+def markdown(summary: dict[str, Any]) -> str:
+    lines = [
+        f"## Data refresh from {code_span(summary['source'])}",
+        "",
+        f"Policy `{summary['policy']}`: {summary['rows_before']} rows before, {summary['rows_after']} after "
+        f"({summary['rows_added']} added, {summary['rows_removed']} removed).",
+        "",
+        f"- `{RAW}` sha256 {summary['sha256_before'][:12]} → {summary['sha256_after'][:12]}",
+    ]
+    if "time_range" in summary:
+        low, high = summary["time_range"]
+        lines.append(f"- time range: {escape_text(low)} to {escape_text(high)}")
+    lines += ["", "Validated against `expectations/suite.json` before it was written; the pipeline, the gate "
+              "against the champion and the report run on this pull request as on any other."]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def output(name: str, value: str) -> None:
+    line = f"{name}={value}"
+    print(line)
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, scratch = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "wb") as sink:
+        sink.write(data)
+    os.replace(scratch, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="refresh", description=__doc__.splitlines()[0])
+    parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--source", help="override refresh.source for this run")
+    args = parser.parse_args(argv)
+    try:
+        params = load_params(args.params)
+        settings = params.get("refresh")
+        if not settings:
+            raise ParamsError("params.yaml: section refresh is missing: add it (see the README, 'New data')")
+        source = args.source or settings["source"]
+        raw = read_table(RAW)
+        new = fetch(source, raw, settings, params)
+        check_schema(raw, new, source)
+        snapshot = combine(raw, new, settings)
+        if csv_bytes(snapshot) == csv_bytes(raw):
+            print(f"refresh: {shown(source)} brought nothing new; {RAW} unchanged")
+            output("changed", "false")
+            return 0
+        validate_snapshot(snapshot)
+        summary = summarise(raw, snapshot, source, section(params, "refresh"))
+    except (DataError, ParamsError) as error:
+        return fail(error, 2)
+    write_atomically(RAW, csv_bytes(snapshot))
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (OUT / "refresh.md").write_text(markdown(summary), encoding="utf-8")
+    print(f"refresh: {RAW}: {summary['rows_before']} -> {summary['rows_after']} rows "
+          f"({summary['rows_added']} added, {summary['rows_removed']} removed) from {summary['source']}")  # fmt: skip
+    output("changed", "true")
+    return 0

@@ -1,0 +1,201 @@
+"""Refresh: every source kind that runs here, both policies, and every bad input stopping with one line
+and nothing written."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import refresh
+
+PROJECT_ROOT = Path(__file__).parents[2]
+
+
+@pytest.fixture
+def refreshing(project, raw_data: pd.DataFrame, project_params: dict[str, Any], monkeypatch):
+    """The project folder with the demo data as data/raw/data.csv, its suite, and a refresh section."""
+    project.params["data"] = dict(project_params["data"])
+    project.params["refresh"] = {"source": "demo", "policy": "append", "key": [], "max_rows": 0,
+                                 "time_column": None, "demo_rows": 40}  # fmt: skip
+    project.save_params()
+    base = raw_data.head(300).copy()
+    project.write_csv(base, "data/raw/data.csv")
+    (project.root / "expectations").mkdir()
+    shutil.copy(PROJECT_ROOT / "expectations" / "suite.json", project.root / "expectations" / "suite.json")
+    project.base, project.unseen = base, raw_data.iloc[300:].copy()
+    return project
+
+
+@pytest.fixture
+def run(capsys):
+    def run_refresh(*args: str) -> tuple[int, list[str], list[str]]:
+        capsys.readouterr()
+        code = refresh.main(list(args))
+        captured = capsys.readouterr()
+        return code, captured.out.splitlines(), captured.err.splitlines()
+
+    return run_refresh
+
+
+def raw(project) -> pd.DataFrame:
+    return pd.read_csv(project.root / "data/raw/data.csv")
+
+
+def nothing_written(project, before: bytes) -> bool:
+    return (project.root / "data/raw/data.csv").read_bytes() == before and not (project.root / "reports/refresh").exists()
+
+
+def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
+    code, out, _ = run()
+    assert code == 0 and out[-1] == "changed=true"
+    assert len(raw(refreshing)) == 340
+    summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
+    assert (summary["rows_before"], summary["rows_after"], summary["rows_removed"]) == (300, 340, 0)
+    assert summary["sha256_before"] != summary["sha256_after"]
+    # The old rows are kept byte for byte: git shows only the added lines.
+    assert (refreshing.root / "data/raw/data.csv").read_text(encoding="utf-8").startswith(
+        refreshing.base.to_csv(index=False)
+    )
+    code, out, _ = run()  # the next refresh brings different rows
+    assert code == 0 and len(raw(refreshing)) == 380
+
+
+def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> None:
+    batch = refreshing.base.head(10).copy()
+    column = next(c for c in batch.columns if c != refreshing.params["data"]["target"])
+    batch[column] = batch[column] * 1.01  # same rows by key, newer values
+    batch["row id"] = range(10)
+    base = refreshing.base.assign(**{"row id": range(300)})
+    refreshing.write_csv(base, "data/raw/data.csv")
+    refreshing.write_csv(batch, "incoming/batch.csv")
+    refreshing.params["refresh"].update(source="incoming/*.csv", key=["row id"])
+    refreshing.save_params()
+    shutil.copy(PROJECT_ROOT / "expectations" / "suite.json", refreshing.root / "expectations" / "suite.json")
+    suite = json.loads((refreshing.root / "expectations/suite.json").read_text(encoding="utf-8"))
+    for expectation in suite["expectations"]:  # the suite profiled the columns without `row id`
+        if expectation["type"] == "expect_table_columns_to_match_set":
+            expectation["kwargs"]["column_set"].append("row id")
+    (refreshing.root / "expectations/suite.json").write_text(json.dumps(suite), encoding="utf-8")
+    code, out, err = run()
+    assert code == 0, err
+    after = raw(refreshing)
+    assert len(after) == 300  # ten rows replaced, none added
+    assert after.set_index("row id").loc[range(10), column].tolist() == pytest.approx(batch[column].tolist())
+    summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
+    assert (summary["rows_added"], summary["rows_removed"]) == (10, 10)
+
+
+def test_append_keeps_a_rolling_window(refreshing, run) -> None:
+    refreshing.params["refresh"].update(max_rows=300)  # the suite asks for at least half the profiled rows
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 0, err
+    after = raw(refreshing)
+    assert len(after) == 300
+    assert after.head(260).to_csv(index=False) == refreshing.base.tail(260).to_csv(index=False)
+
+
+def test_replace_takes_the_source_as_the_whole_data_set(refreshing, run) -> None:
+    refreshing.write_csv(refreshing.base.tail(290), "incoming/all.csv")
+    refreshing.params["refresh"].update(source="incoming/all.csv", policy="replace")
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 0, err
+    assert raw(refreshing).to_csv(index=False) == refreshing.base.tail(290).to_csv(index=False)
+
+
+def test_nothing_new_changes_nothing(refreshing, run) -> None:
+    refreshing.write_csv(refreshing.base.head(5), "incoming/old.csv")
+    refreshing.params["refresh"].update(source="incoming/old.csv")
+    refreshing.save_params()
+    before = (refreshing.root / "data/raw/data.csv").read_bytes()
+    code, out, _ = run()
+    assert code == 0 and out[-1] == "changed=false"
+    assert nothing_written(refreshing, before)
+
+
+class Files(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def http_server(refreshing):
+    handler = lambda *args: Files(*args, directory=str(refreshing.root / "served"))  # noqa: E731
+    (refreshing.root / "served").mkdir()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_source_on_localhost(refreshing, run, http_server) -> None:
+    refreshing.unseen.head(50).to_parquet(refreshing.root / "served" / "batch.parquet", index=False)
+    code, _, err = run("--source", f"{http_server}/batch.parquet?token=hunter2")
+    assert code == 0, err
+    summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
+    assert summary["source"] == f"{http_server}/batch.parquet"  # no query string: it may hold a token
+    assert len(raw(refreshing)) == 350
+
+
+def schema_change(project) -> None:
+    project.write_csv(project.base.drop(columns=[project.base.columns[0]]).assign(extra=1), "incoming/new.csv")
+
+
+def failing_batch(project) -> None:
+    column = next(c for c in project.base.select_dtypes("number").columns if c != project.params["data"]["target"])
+    project.write_csv(project.base.head(20).assign(**{column: 1e12}), "incoming/new.csv")
+
+
+BAD = {
+    "unreachable http": ("http://127.0.0.1:9/batch.csv?token=hunter2", None, "cannot be fetched"),
+    "no such file": ("incoming/none-*.csv", None, "no such file matches"),
+    "unknown scheme": ("ftp://example.com/x.csv", None, "unsupported scheme ftp://"),
+    "schema change": ("incoming/new.csv", schema_change, "the columns changed (missing"),
+    "fails validation": ("incoming/new.csv", failing_batch, "fails 1 expectation(s) of expectations/suite.json"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_input_stops_with_one_line_and_writes_nothing(refreshing, run, case) -> None:
+    source, prepare, expected = BAD[case]
+    if prepare:
+        prepare(refreshing)
+    refreshing.params["refresh"]["source"] = source
+    refreshing.save_params()
+    before = (refreshing.root / "data/raw/data.csv").read_bytes()
+    code, _, err = run()
+    assert code == 2
+    [line] = err
+    assert line.startswith("error: ") and expected in line and "hunter2" not in line, line
+    assert nothing_written(refreshing, before)
+
+
+def test_a_missing_section_and_a_bad_key_are_named(refreshing, run) -> None:
+    refreshing.params["refresh"]["key"] = ["no such column"]
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 2 and err == [f"error: params.yaml: refresh.key = 'no such column': not a column; allowed: "
+                                 f"{', '.join(map(str, refreshing.base.columns))}"]  # fmt: skip
+    del refreshing.params["refresh"]
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 2 and err == ["error: params.yaml: section refresh is missing: add it (see the README, 'New data')"]
+
+
+def test_the_summary_escapes_what_it_quotes() -> None:
+    text = refresh.markdown({"source": "x`<script>@octocat", "policy": "append", "rows_before": 1, "rows_after": 2,
+                             "rows_added": 1, "rows_removed": 0, "sha256_before": "a" * 64, "sha256_after": "b" * 64,
+                             "time_range": ["<img src=x>", "@octocat\n| x |"]})  # fmt: skip
+    assert "<img" not in text and "\n| x |" not in text
+    assert "@&#8203;octocat" in text  # a mention that notifies nobody
+    assert "``x`<script>@octocat``" in text  # the source verbatim in a code span, where nothing renders
