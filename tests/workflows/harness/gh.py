@@ -78,6 +78,8 @@ def pull_requests(state: dict, origin: str, args: list[str]) -> str:
     command = argparse.ArgumentParser(prog=f"gh pr {args[0]}", exit_on_error=False)
     if args[0] == "list":
         command.add_argument("--head", required=True)
+        # Only the project's own pull requests: a fork's branch of the same name is someone else's.
+        command.add_argument("--app", choices=["github-actions"], required=True)
         command.add_argument("--state", choices=["open"], required=True)
         command.add_argument("--json", choices=["number"], required=True)
         command.add_argument("--jq", choices=[PR_LIST_JQ], required=True)
@@ -95,7 +97,8 @@ def pull_requests(state: dict, origin: str, args: list[str]) -> str:
     grant = authorised(state, "pull-requests", "read" if args[0] == "list" else "write")
     pulls = [issue for issue in state["issues"] if "pull_request" in issue]
     if args[0] == "list":
-        found = [pr for pr in pulls if pr["pull_request"]["head"] == options.head and pr["state"] == "open"]
+        found = [pr for pr in pulls if pr["pull_request"]["head"] == options.head and pr["state"] == "open"
+                 and pr.get("user", {}).get("login") == "github-actions[bot]"]  # fmt: skip
         return f"{found[0]['number']}\n" if found else ""
     body = Path(options.body_file).read_text(encoding="utf-8")
     if args[0] == "edit":

@@ -56,5 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in TELEMETRY_OFF.items():
         os.environ.setdefault(name, value)
     module_name, function = ENTRY_POINTS.get(command, (command, "main"))
-    module = importlib.import_module(f".{module_name}", __package__)
-    return getattr(module, function)(rest)
+    try:
+        module = importlib.import_module(f".{module_name}", __package__)
+        return getattr(module, function)(rest)
+    except KeyboardInterrupt:  # Ctrl-C, also while the libraries load: one line, not a traceback
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130

@@ -239,6 +239,7 @@ class Params(Section):
 
 
 RANGE_KEYS, CHOICE_KEYS = {"low", "high", "log"}, {"choices"}
+SPACE_LIMIT = 1e9  # no hyperparameter here needs more; larger integers overflow the estimators' C types
 
 
 def check_space(space: dict[str, Any], train: TrainSettings) -> None:
@@ -272,13 +273,16 @@ def dimension_values(here: str, spec: Any) -> list[tuple[str, Any]]:
             raise setting_error(f"{here}.choices", choices, "a non-empty list of values")
         if len({json.dumps(choice, sort_keys=True) for choice in choices}) < len(choices):
             raise setting_error(f"{here}.choices", choices, "a list without repeated values")
+        for choice in choices:
+            if isinstance(choice, int | float) and not isinstance(choice, bool) and not abs(choice) <= SPACE_LIMIT:
+                raise setting_error(f"{here}.choices", choice, f"numbers from -{SPACE_LIMIT:g} to {SPACE_LIMIT:g}")
         return [(f"{here}.choices", choice) for choice in choices]
     if not {"low", "high"} <= set(spec):
         raise setting_error(here, spec, shape)
     low, high, log = spec["low"], spec["high"], spec.get("log", False)
     for name, value in (("low", low), ("high", high)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            raise setting_error(f"{here}.{name}", value, "a finite number")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not abs(value) <= SPACE_LIMIT:
+            raise setting_error(f"{here}.{name}", value, f"a number from -{SPACE_LIMIT:g} to {SPACE_LIMIT:g}")
     if not low < high:
         raise setting_error(f"{here}.high", high, f"a number above low ({low:g})")
     if not isinstance(log, bool):

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import warnings
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ IMAGES_REF = "refs/heads/tune-report"  # the plots' commit, pushed by tune.yml t
 PLOTS = {"optimization_history": "Optimisation history", "param_importances": "Parameter importances"}
 MAX_WORKERS = 20  # tune.yml's matrix: GitHub runs at most 256 jobs per matrix, and each worker is a runner
 STORAGE_SCHEMES = ("postgresql", "sqlite")
+MAX_TRIALS = 100_000
+WORKER_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
+STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
 CREATE_ATTEMPTS = 5
 
 
@@ -55,16 +59,16 @@ class TuneError(ValueError):
 # --- the search space -----------------------------------------------------------------------------
 
 
-def dimensions(params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+def dimensions(params: dict[str, Any], source: str | Path = "params.yaml") -> tuple[str, dict[str, Any]]:
     """Return (model, {key: spec}) of the space to search, or raise naming what is missing."""
     tune = params.get("tune")
     if not tune:
-        raise ParamsError("params.yaml: section tune is missing: add it to tune (see the README, 'Tuning')")
+        raise ParamsError(f"{source}: section tune is missing: add one (see the README, 'Tuning')")
     model = params["train"]["model"]
     space = (tune["space"] or {}).get(model) or {}
     if not space:
         raise ParamsError(
-            f"params.yaml: tune.space.{model} is empty or missing: give at least one key of train.{model} "
+            f"{source}: tune.space.{model} is empty or missing: give at least one key of train.{model} "
             "as {low: .., high: ..} or {choices: [..]}"
         )
     return model, space
@@ -128,13 +132,22 @@ def with_values(train: dict[str, Any], model: str, values: dict[str, Any]) -> di
 
 
 def shown_url(url: str) -> str:
-    """`=<the storage URL without its password>`, for messages."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return "=" + make_url(url).render_as_string(hide_password=True)
-    except Exception:
+    """`=<scheme>://<host:port>/<database>` of the storage URL: no user, password or query, for messages."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.scheme:
         return " (not a URL)"
+    host = parts.netloc.rpartition("@")[2]
+    return f"={parts.scheme}://{host}{parts.path}"
+
+
+def redacted(text: str, url: str) -> str:
+    """The text with every piece of the URL's user information and query removed (a driver may quote them)."""
+    parts = urllib.parse.urlsplit(url)
+    secrets = [parts.netloc.rpartition("@")[0], parts.query]
+    pieces = {piece for secret in secrets for piece in re.split(r"[:@&=]", secret) if len(piece) >= 3}
+    for piece in sorted(pieces | {s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(piece, "***")
+    return text
 
 
 def open_storage(url: str | None) -> Any:
@@ -152,6 +165,10 @@ def open_storage(url: str | None) -> Any:
             f"OPTUNA_STORAGE{shown_url(url)}: not a supported database URL; allowed: "
             "postgresql://user:password@host/db or sqlite:///path, or unset for the journal file .optuna/journal.log"
         )
+    if scheme == "sqlite" and urllib.parse.urlsplit(url).path in ("", "/", "/:memory:"):
+        raise TuneError(
+            f"OPTUNA_STORAGE{shown_url(url)}: an in-memory database keeps nothing; give a file, sqlite:///studies.db"
+        )
     engine = {"pool_pre_ping": True}
     if scheme == "postgresql":
         engine["connect_args"] = {"connect_timeout": 10}
@@ -168,6 +185,7 @@ def open_storage(url: str | None) -> Any:
             time.sleep(1 + attempt)
         except Exception as error:  # sqlalchemy's OperationalError, ArgumentError, a missing driver ...
             reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            reason = redacted(reason, url)
             raise TuneError(f"OPTUNA_STORAGE{shown_url(url)}: cannot open the study storage: {reason}") from None
     raise AssertionError("unreachable")
 
@@ -178,17 +196,28 @@ def finished(study: Any) -> list[Any]:
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
-def load_study(storage: Any, name: str, metric: str, seed: int) -> Any:
+def load_study(storage: Any, name: str, params: dict[str, Any], seed: int) -> Any:
+    """Create or load the study; refuse one made for another model, search space, metric or folds."""
     import optuna
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # our own lines say what happened
+    metric = params["gate"]["metric"]
     direction = "maximize" if METRICS[metric].higher_is_better else "minimize"
-    sampler = optuna.samplers.TPESampler(seed=seed)
+    sampler = optuna.samplers.TPESampler(seed=seed % 2**32)
     study = optuna.create_study(storage=storage, study_name=name, direction=direction, sampler=sampler,
                                 load_if_exists=True)  # fmt: skip
-    if study.direction.name.lower() != direction:
-        raise TuneError(f"study {name!r} was made to {study.direction.name.lower()}, but gate.metric {metric} needs "
-                        f"{direction}: give another --study name")  # fmt: skip
+    model, space = dimensions(params)
+    made_for = {"model": model, "space": space, "metric": metric, "cv_folds": params["tune"]["cv_folds"],
+                "target": params["data"]["target"]}  # fmt: skip
+    recorded = study.user_attrs.get("made_for")
+    if recorded is None:
+        study.set_user_attr("made_for", made_for)
+    elif json.dumps(recorded, sort_keys=True) != json.dumps(made_for, sort_keys=True):
+        changed = ", ".join(key for key in made_for if recorded.get(key) != made_for[key])
+        raise TuneError(
+            f"study {name!r} was made with another {changed} (tune.space, train.model, gate.metric, tune.cv_folds): "
+            "its trials do not compare; give another study name (--study or TUNE_STUDY) or delete .optuna/"
+        )
     return study
 
 
@@ -205,7 +234,11 @@ def run_trials(study: Any, params: dict[str, Any], frame: Any, share: int, worke
     if count <= 0:
         return 0
     baseline = {key: current[key] for key in space}
-    if first and not study.trials and all(in_space(current[key], spec) for key, spec in space.items()):
+    from optuna.trial import TrialState
+
+    live = (TrialState.COMPLETE, TrialState.RUNNING, TrialState.WAITING)
+    has_baseline = any(trial.user_attrs.get("baseline") and trial.state in live for trial in study.trials)
+    if first and not has_baseline and all(in_space(current[key], spec) for key, spec in space.items()):
         study.enqueue_trial(baseline, user_attrs={"baseline": True})
 
     ran = []
@@ -342,8 +375,20 @@ def markdown(result: dict[str, Any], trials: list[Any], drawn: list[str], images
     return text if len(text) <= GITHUB_LIMIT else text[: GITHUB_LIMIT - 40] + "\n\n(report cut at GitHub's limit)\n"
 
 
+REPORT_FILES = {"best.json", "trials.csv", "tune.md", "tune.bundle", "images.sha", *(f"{name}.png" for name in PLOTS)}
+
+
+def check_out(out: Path) -> None:
+    """Refuse a report folder holding anything this command did not write: it is replaced whole."""
+    if out.exists() and (not out.is_dir() or any(entry.name not in REPORT_FILES for entry in out.iterdir())):
+        raise TuneError(
+            f"--out {out}: holds files tune did not write; give an empty or new folder (default {OUT_DEFAULT})"
+        )
+
+
 def write_report(study: Any, params: dict[str, Any], out: Path, images: str | None = None) -> dict[str, Any]:
     """Write best.json, trials.csv, tune.md and the plots to `out`, replacing it whole."""
+    check_out(out)
     result = summary(study, params)
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".tune-", dir=out.parent))
@@ -385,7 +430,10 @@ def apply(path: Path, model: str, values: dict[str, Any]) -> list[str]:
     """Replace train.<model>.<key> values in place (comments and layout kept); return the keys changed."""
     import yaml
 
-    text = path.read_text(encoding="utf-8")
+    with open(path, encoding="utf-8", newline="") as handle:  # keeps \r\n line ends as they are
+        text = handle.read()
+    current = load_params_text(text, path)["train"][model]
+    values = {key: value for key, value in values.items() if current.get(key) != value}
     root = yaml.compose(text)
     node = mapping_value(mapping_value(root, "train"), model)
     edits = []
@@ -403,10 +451,12 @@ def apply(path: Path, model: str, values: dict[str, Any]) -> list[str]:
             isinstance(value, float) and math.isclose(params["train"][model][key], value, rel_tol=1e-5)
         ):
             raise TuneError(f"{path}: train.{model}.{key} reads back as {params['train'][model][key]!r}, not {value!r}")
-    scratch = path.with_name(f".{path.name}.tune")
-    scratch.write_text(changed, encoding="utf-8")
-    os.replace(scratch, path)
-    return [key for key, value in values.items()]
+    if values:
+        scratch = path.with_name(f".{path.name}.tune")
+        with open(scratch, "w", encoding="utf-8", newline="") as handle:
+            handle.write(changed)
+        os.replace(scratch, path)
+    return list(values)
 
 
 def mapping_value(node: Any, key: str) -> Any:
@@ -426,7 +476,7 @@ def load_params_text(text: str, path: Path) -> dict[str, Any]:
         try:
             return load_params(copy_path)
         except ParamsError as error:
-            raise TuneError(f"{path}: the tuned values would not be valid: {error}") from None
+            raise TuneError(str(error).replace(str(copy_path), str(path))) from None
 
 
 # --- tune.yml: the matrix, and the branch for the pull request -----------------------------------
@@ -434,10 +484,15 @@ def load_params_text(text: str, path: Path) -> dict[str, Any]:
 
 def plan(workers: str, storage: str | None, trials: str = "1") -> str:
     """The matrix of worker numbers for tune.yml, as the JSON list GitHub's fromJSON reads."""
-    whole(trials, "input trials")
+    whole(trials, "input trials", MAX_TRIALS)
     if not re.fullmatch(r"[1-9][0-9]?", workers.strip()) or int(workers) > MAX_WORKERS:
         raise TuneError(f"input workers={workers!r}: must be a whole number from 1 to {MAX_WORKERS}")
     count = int(workers)
+    if storage and not storage.split(":", 1)[0].startswith("postgresql"):
+        raise TuneError(
+            f"OPTUNA_STORAGE{shown_url(storage)}: tune.yml needs a postgresql:// URL that every runner reaches "
+            "(a sqlite file stays on one runner); or remove the secret to run the study in one job"
+        )
     if count > 1 and not storage:
         print(f"tune: {count} workers asked, but OPTUNA_STORAGE is not set: one worker runs the study "
               "(a journal file cannot be shared between runners; docs/ci.md, 'Tuning')")  # fmt: skip
@@ -452,26 +507,43 @@ def git(*args: str, env: dict[str, str] | None = None) -> str:
     return done.stdout.strip()
 
 
+def check_checkout(params_path: Path) -> None:
+    """--collect commits: refuse outside a git checkout, with changes not committed, or a local branch `tune`."""
+    git("rev-parse", "--show-toplevel")
+    if git("status", "--porcelain", "--untracked-files=no"):
+        raise TuneError("--collect commits params.yaml on branch tune: commit or stash your changes first")
+    if (
+        subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{BRANCH}"], capture_output=True
+        ).returncode
+        == 0
+    ):
+        raise TuneError(f"--collect makes branch {BRANCH}, which exists here: delete it (git branch -D {BRANCH}) "
+                        "or run in a fresh checkout")  # fmt: skip
+    if not params_path.is_file():
+        raise TuneError(f"{params_path}: file not found")
+
+
 def branch(result: dict[str, Any], out: Path, params_path: Path) -> None:
     """Commit params.yaml on branch `tune` and the plots on IMAGES_REF; bundle both for the pull-request job."""
     model = result["model"]
     plots = sorted(out.glob("*.png"))
     index = out / "images.index"
-    images_commit = ""
+    env = {"GIT_INDEX_FILE": str(index.resolve())}
     if plots:
-        env = {"GIT_INDEX_FILE": str(index.resolve())}
         git("add", "--force", *map(str, plots), env=env)
-        tree = git("write-tree", env=env)
-        index.unlink()
-        images_commit = git("commit-tree", tree, "-m", f"Tuning plots of study {result['study']}")
-        git("update-ref", IMAGES_REF, images_commit)
+    tree = git("write-tree", env=env)  # the empty tree when no plot could be drawn
+    index.unlink(missing_ok=True)
+    images_commit = git("commit-tree", tree, "-m", f"Tuning plots of study {result['study']}")
+    git("update-ref", IMAGES_REF, images_commit)
     base = git("rev-parse", "HEAD")
-    git("switch", "--quiet", "--force-create", BRANCH)
+    start = git("rev-parse", "--abbrev-ref", "HEAD")
+    git("switch", "--quiet", "--create", BRANCH)
     git("add", str(params_path))
     message = f"Tune train.{model}: {result['metric']} {number(result['best']['value'])} (study {result['study']})"
-    git("commit", "--quiet", "--no-verify", "--allow-empty", "--message", message)
-    refs = [BRANCH] + ([IMAGES_REF] if images_commit else [])
-    git("bundle", "create", str(out / "tune.bundle"), *refs, f"^{base}")
+    git("commit", "--quiet", "--no-verify", "--message", message)
+    git("bundle", "create", str(out / "tune.bundle"), BRANCH, IMAGES_REF, f"^{base}")
+    git("switch", "--quiet", "--detach" if start == "HEAD" else start, *([base] if start == "HEAD" else []))
     (out / "images.sha").write_text(images_commit + "\n", encoding="utf-8")
 
 
@@ -529,51 +601,55 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     storage_url = os.environ.get("OPTUNA_STORAGE") or None
     try:
+        params = load_params(args.params)
+        model, _ = dimensions(params, args.params)
         if args.plan:
             workers = plan(args.workers, storage_url, args.trials or "1")
             if storage_url:
                 open_storage(storage_url)  # reachable, and Optuna's tables made once, before the workers start
             return write_plan(workers)
-        params = load_params(args.params)
-        model, _ = dimensions(params)
-        trials = params["tune"]["trials"] if args.trials is None else whole(args.trials, "--trials")
-        workers = whole(args.workers, "--workers")
+        trials = params["tune"]["trials"] if args.trials is None else whole(args.trials, TRIALS, MAX_TRIALS)
+        workers = whole(args.workers, "--workers (TUNE_WORKERS)", MAX_TRIALS)
         params["tune"]["trials"] = trials
+        if args.worker and not WORKER_NAME.fullmatch(args.worker):
+            raise TuneError(f"--worker (TUNE_WORKER) {args.worker!r}: must be 1 to 40 letters, digits, '_' or '-'")
         name = args.study or f"{params['register']['model_name']}-{model}"
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}", name):
+        if not STUDY_NAME.fullmatch(name):
             raise TuneError(
-                f"--study {name!r}: must be letters, digits, '.', '_' and '-', starting with a letter or digit"
+                f"study name {name!r} (--study, TUNE_STUDY, else <register.model_name>-<train.model>): must be up to "
+                "255 letters, digits, '.', '_' and '-', starting with a letter or digit"
             )
+        out, params_path = Path(args.out), Path(args.params)
+        check_out(out)
         frame = None
-        if not args.collect:
+        if args.collect:
+            check_checkout(params_path)
+        else:
             check_validation(args.validation)
             frame = read_table(args.train)
             split_target(frame, params["data"]["target"])
         storage = open_storage(storage_url)
-        study = load_study(storage, name, params["gate"]["metric"], params["tune"]["seed"] + worker_offset(args.worker))
+        study = load_study(storage, name, params, params["tune"]["seed"] + worker_offset(args.worker))
         if not args.collect:
             share = math.ceil(trials / workers)
             ran = run_trials(study, params, frame, share, args.worker, first=args.worker in ("", "1"))
             print(f"tune: study {name}: this process ran {ran} trial(s); {len(finished(study))} of {trials} finished")
-        out = Path(args.out)
         result = write_report(study, params, out)
         unchanged = all(result["current"].get(key) == value for key, value in result["best"]["params"].items())
         if args.collect and unchanged:
             print(f"tune: the best values are the ones train.{model} holds already: no pull request")
             output("changed", "false")
         elif args.collect:
-            params_path = Path(args.params)
             apply(params_path, model, result["best"]["params"])
             branch(result, out, params_path)
             commit = (out / "images.sha").read_text(encoding="utf-8").strip()
-            (out / "tune.md").write_text(markdown(result, finished(study), [p.stem for p in sorted(out.glob("*.png"))],
-                                                  image_base(commit)), encoding="utf-8")  # fmt: skip
+            drawn = [path.stem for path in sorted(out.glob("*.png"))]
+            (out / "tune.md").write_text(markdown(result, finished(study), drawn, image_base(commit)), encoding="utf-8")
             output("changed", "true")
         elif args.apply:
-            apply(Path(args.params), model, result["best"]["params"])
-            print(
-                f"tune: wrote the best values into {args.params}: train.{model} " + json.dumps(result["best"]["params"])
-            )
+            changed = apply(params_path, model, result["best"]["params"])
+            values = json.dumps(result["best"]["params"]) + ("" if changed else " (unchanged)")
+            print(f"tune: wrote the best values into {params_path}: train.{model} {values}")
         best, baseline = result["best"], result["baseline"]
         versus = f" (the values it started from: {number(baseline['value'])})" if baseline else ""
         print(
@@ -587,15 +663,18 @@ def main(argv: list[str] | None = None) -> int:
         return fail(error, 2)
 
 
-def whole(value: str, name: str) -> int:
-    if not re.fullmatch(r"[1-9][0-9]{0,5}", str(value).strip()):
-        raise TuneError(f"{name}={value!r}: must be a whole number >= 1")
+TRIALS = "--trials (TUNE_TRIALS)"
+
+
+def whole(value: str, name: str, most: int) -> int:
+    if not re.fullmatch(r"[0-9]{1,7}", str(value).strip()) or not 1 <= int(value) <= most:
+        raise TuneError(f"{name}={value!r}: must be a whole number from 1 to {most}")
     return int(value)
 
 
 def worker_offset(worker: str) -> int:
     """Different workers sample differently: seed + worker number (0 for a worker with no number)."""
-    return int(worker) if worker.isdigit() else 0
+    return int(worker) if worker.isascii() and worker.isdigit() else 0
 
 
 def write_plan(workers: str) -> int:

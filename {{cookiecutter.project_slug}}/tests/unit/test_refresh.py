@@ -49,7 +49,9 @@ def raw(project) -> pd.DataFrame:
 
 
 def nothing_written(project, before: bytes) -> bool:
-    return (project.root / "data/raw/data.csv").read_bytes() == before and not (project.root / "reports/refresh").exists()
+    return (project.root / "data/raw/data.csv").read_bytes() == before and not (
+        project.root / "reports/refresh"
+    ).exists()
 
 
 def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
@@ -60,8 +62,10 @@ def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
     assert (summary["rows_before"], summary["rows_after"], summary["rows_removed"]) == (300, 340, 0)
     assert summary["sha256_before"] != summary["sha256_after"]
     # The old rows are kept byte for byte: git shows only the added lines.
-    assert (refreshing.root / "data/raw/data.csv").read_text(encoding="utf-8").startswith(
-        refreshing.base.to_csv(index=False)
+    assert (
+        (refreshing.root / "data/raw/data.csv")
+        .read_text(encoding="utf-8")
+        .startswith(refreshing.base.to_csv(index=False))
     )
     code, out, _ = run()  # the next refresh brings different rows
     assert code == 0 and len(raw(refreshing)) == 380

@@ -97,7 +97,8 @@ def test_apply_changes_only_the_tuned_keys_and_keeps_the_comments(tuning) -> Non
     values = {"random_forest": {"n_estimators": 123, "max_depth": None, "min_samples_leaf": 4},
               "gradient_boosting": {"learning_rate": 0.00001234, "max_iter": 77, "max_leaf_nodes": 9},
               "linear": {"alpha": 2.0}}[model]  # fmt: skip
-    assert tune.apply(path, model, values) == list(values)
+    current = load_params(path)["train"][model]
+    assert tune.apply(path, model, values) == [key for key, value in values.items() if current[key] != value]
     changed = path.read_text(encoding="utf-8")
     assert load_params(path)["train"][model] == {**load_params(PROJECT_ROOT / "params.yaml")["train"][model], **values}
     before, after = original.splitlines(), changed.splitlines()
@@ -175,13 +176,17 @@ def test_an_empty_space_for_the_trained_model_is_refused(tuning, run) -> None:
         (f"postgresql://tuner:hunter2@127.0.0.1:{free_port()}/studies", "cannot open the study storage"),
         ("mysql://tuner:hunter2@127.0.0.1/studies", "not a supported database URL; allowed: postgresql://"),
         ("hunter2; touch X", "not a supported database URL"),
+        (f"postgresql://tuner@127.0.0.1:{free_port()}/db?password=hunter2", "cannot open the study storage"),
+        (f"postgresql://tuner:hun@ter2@127.0.0.1:{free_port()}/db", "cannot open the study storage"),
+        ("sqlite://", "an in-memory database keeps nothing"),
     ],
 )
 def test_a_storage_that_cannot_be_used_fails_with_one_line_and_no_password(tuning, run, monkeypatch, url, expected):
     monkeypatch.setenv("OPTUNA_STORAGE", url)
     code, [line] = run()
     assert code == 2
-    assert line.startswith("error: OPTUNA_STORAGE") and expected in line and "hunter2" not in line, line
+    assert line.startswith("error: OPTUNA_STORAGE") and expected in line, line
+    assert "hunter2" not in line and "ter2" not in line and "hun@" not in line, line
     assert not (tuning.root / "reports/tune").exists() and not (tuning.root / ".optuna").exists()
     assert not (tuning.root / "X").exists()
 
@@ -193,7 +198,11 @@ def test_data_that_failed_validation_is_not_tuned_on(tuning, run) -> None:
     assert not (tuning.root / ".optuna").exists()
 
 
-@pytest.mark.parametrize("arguments", [["--workers", "0"], ["--trials", "-3"], ["--study", "a b; touch X"]])
+@pytest.mark.parametrize(
+    "arguments",
+    [["--workers", "0"], ["--trials", "-3"], ["--study", "a b; touch X"], ["--worker", "@octocat\n<b>"],
+     ["--worker", "https://evil.example/p"], ["--trials", "10000000"], ["--out", "."], ["--out", "data"]],
+)  # fmt: skip
 def test_bad_options_fail_with_one_line(tuning, run, arguments) -> None:
     code, lines = run(*arguments)
     assert code == 2 and len(lines) == 1, lines
@@ -247,8 +256,10 @@ def test_the_plan_spreads_workers_only_over_a_shared_storage(capsys) -> None:
     for bad in ("0", "21", "2; touch X", "", "1.5"):
         with pytest.raises(tune.TuneError, match=r"input workers=.*: must be a whole number from 1 to 20"):
             tune.plan(bad, "postgresql://tuner@db/studies")
-    with pytest.raises(tune.TuneError, match=r"input trials='ten': must be a whole number >= 1"):
+    with pytest.raises(tune.TuneError, match=r"input trials='ten': must be a whole number from 1 to 100000"):
         tune.plan("2", "postgresql://tuner@db/studies", "ten")
+    with pytest.raises(tune.TuneError, match=r"tune.yml needs a postgresql:// URL"):
+        tune.plan("2", "sqlite:///studies.db")
 
 
 def test_the_report_escapes_what_it_quotes() -> None:
@@ -263,3 +274,51 @@ def test_the_report_escapes_what_it_quotes() -> None:
     assert "<script>" not in outside_code and "<img" not in outside_code and "@octocat" not in outside_code
     assert '`"<script>\\|@octocat"`' in text  # the pipe escaped, so the table keeps its columns
     assert "\n| x |" not in text
+
+
+def test_a_study_is_not_continued_with_another_search_space(tuning, run) -> None:
+    assert tune.main(["--study", "fixed", "--trials", "2"]) == 0
+    model = tuning.params["train"]["model"]
+    first_key = next(iter(SMALL_SPACE[model]))
+    tuning.params["tune"]["space"] = {model: {first_key: SMALL_SPACE[model][first_key]}}
+    tuning.save_params()
+    code, [line] = run("--study", "fixed", "--trials", "3")
+    assert code == 2 and "study 'fixed' was made with another space" in line, line
+
+
+def test_apply_keeps_windows_line_ends_and_leaves_unchanged_values_alone(tuning) -> None:
+    original = (PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8").replace("\n", "\r\n")
+    path = tuning.root / "params.yaml"
+    path.write_bytes(original.encode("utf-8"))
+    model = load_params(path)["train"]["model"]
+    current = load_params(path)["train"][model]
+    key, value = next(iter(current.items()))
+    new_value = None if value is not None and key == "max_depth" else (value or 1) + 1
+    assert tune.apply(path, model, {**current, key: new_value}) == [key]
+    after = path.read_bytes().decode("utf-8")
+    assert after.count("\r\n") == original.count("\r\n")
+    assert [line for line in after.split("\r\n") if line not in original.split("\r\n")] != []
+    assert sum(a != b for a, b in zip(after.split("\r\n"), original.split("\r\n"), strict=True)) == 1
+
+
+def test_collect_refuses_outside_a_clean_git_checkout(tuning, run) -> None:
+    assert tune.main(["--study", "collected", "--trials", "2"]) == 0
+    params_text = (tuning.root / "params.yaml").read_text(encoding="utf-8")
+    code, [line] = run("--study", "collected", "--collect")
+    assert code == 2 and line.startswith("error: git rev-parse: fatal: not a git repository"), line
+    subprocess.run(["git", "init", "--quiet"], check=True)
+    subprocess.run(["git", "add", "params.yaml"], check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "--quiet", "-m", "init"], check=True)
+    (tuning.root / "params.yaml").write_text(params_text + "# edited\n", encoding="utf-8")
+    code, [line] = run("--study", "collected", "--collect")
+    assert code == 2 and "commit or stash your changes first" in line, line
+    assert (tuning.root / "params.yaml").read_text(encoding="utf-8") == params_text + "# edited\n"
+
+
+def test_a_bound_too_large_for_the_estimators_is_refused(tuning, run) -> None:
+    model = tuning.params["train"]["model"]
+    key = next(iter(SMALL_SPACE[model]))
+    tuning.params["tune"]["space"] = {model: {key: {"low": 1, "high": 10**300}}}
+    tuning.save_params()
+    code, [line] = run()
+    assert code == 2 and f"tune.space.{model}.{key}.high" in line and "a number from -1e+09 to 1e+09" in line, line
