@@ -38,7 +38,8 @@ from .params import ParamsError, load_params, section
 RAW = Path("data/raw/data.csv")
 SUITE = Path("expectations/suite.json")
 OUT = Path("reports/refresh")
-OBJECT_STORES = {"s3": "s3 (s3fs)", "gs": "gs (gcsfs)", "gcs": "gs (gcsfs)", "az": "azure (adlfs)", "abfs": "azure (adlfs)"}
+OBJECT_STORES = {"s3": "s3 (s3fs)", "gs": "gs (gcsfs)", "gcs": "gs (gcsfs)", "az": "azure (adlfs)",
+                 "abfs": "azure (adlfs)"}  # fmt: skip
 HTTP_TIMEOUT = 60
 MAX_BYTES = 2 * 1024**3  # a source this large belongs in DVC, not in one CSV
 
@@ -152,7 +153,8 @@ def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any]) -> p
         return new.reset_index(drop=True)
     for column in settings["key"] or []:
         if column not in raw.columns:
-            raise ParamsError(f"params.yaml: refresh.key = {column!r}: not a column; allowed: {', '.join(map(str, raw.columns))}")
+            allowed = ", ".join(map(str, raw.columns))
+            raise ParamsError(f"params.yaml: refresh.key = {column!r}: not a column; allowed: {allowed}")
     # Rows the data holds already add nothing (and keep their place); a newer row with the key of
     # an older one replaces it, at the end, as the newest.
     new = new[~row_hashes(new).isin(set(row_hashes(raw))).to_numpy()]

@@ -87,7 +87,7 @@ def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> Non
         if expectation["type"] == "expect_table_columns_to_match_set":
             expectation["kwargs"]["column_set"].append("row id")
     (refreshing.root / "expectations/suite.json").write_text(json.dumps(suite), encoding="utf-8")
-    code, out, err = run()
+    code, _, err = run()
     assert code == 0, err
     after = raw(refreshing)
     assert len(after) == 300  # ten rows replaced, none added
