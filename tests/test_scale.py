@@ -303,3 +303,38 @@ def test_an_interrupted_study_on_postgresql_continues(project, postgres):
     after = {number: start for number, state, _, start in study_trials(project, "resumed", url) if state == "COMPLETE"}
     assert len(after) == len(before) + 2
     assert {number: after[number] for number in before} == before
+
+
+# --- refresh: new labelled data from an S3-compatible store ---------------------------------------
+REFRESH_BUCKET = "incoming-data"
+
+
+def test_refresh_appends_new_rows_from_an_s3_compatible_store(project, s3_store):
+    import pandas as pd
+
+    path = project["path"]
+    raw = pd.read_csv(path / "data/raw/data.csv")
+    new = raw.sample(n=30, random_state=1).reset_index(drop=True)
+    feature = next(c for c in raw.select_dtypes("number").columns if c != raw.columns[-1])
+    new[feature] = new[feature] * 1.001  # rows the data does not hold yet, within the suite's ranges
+    client = s3_store.client()
+    client.create_bucket(Bucket=REFRESH_BUCKET)
+    client.put_object(Bucket=REFRESH_BUCKET, Key="batches/next.csv", Body=new.to_csv(index=False).encode())
+    env = {**project["env"], **s3_store.env(), "AWS_ENDPOINT_URL_S3": s3_store.endpoint}
+    command = [str(path / ".venv/bin/python"), "-m", tune_command(project)[2], "refresh"]
+    before = (path / "data/raw/data.csv").read_bytes()
+    try:
+        done = run([*command, "--source", f"s3://{REFRESH_BUCKET}/batches/next.csv"], path, env)
+        assert "changed=true" in done.stdout
+        assert len(pd.read_csv(path / "data/raw/data.csv")) == len(raw) + 30
+        # Wrong credentials: one line naming the source, nothing written.
+        (path / "data/raw/data.csv").write_bytes(before)
+        wrong = {**env, "AWS_SECRET_ACCESS_KEY": "not-the-key"}
+        refused = run([*command, "--source", f"s3://{REFRESH_BUCKET}/batches/next.csv"], path, wrong, check=False)
+        assert refused.returncode == 2
+        [line] = refused.stderr.splitlines()
+        assert line.startswith(f"error: refresh.source s3://{REFRESH_BUCKET}/batches/next.csv: cannot be read"), line
+        assert "not-the-key" not in line
+        assert (path / "data/raw/data.csv").read_bytes() == before
+    finally:
+        (path / "data/raw/data.csv").write_bytes(before)
