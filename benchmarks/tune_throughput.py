@@ -37,13 +37,12 @@ def study_round(project: Path, env: dict[str, str], trials: int, workers: int, n
     package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
     command = [python, "-m", package, "tune", "--study", name, "--trials", str(trials), "--workers", str(workers)]
     started = time.perf_counter()
-    processes = [
-        subprocess.Popen([*command, "--worker", str(number)], cwd=project, env=env, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)  # fmt: skip
-        for number in range(1, workers + 1)
-    ]
+    processes = []
+    for number in range(1, workers + 1):
+        worker = [*command, "--worker", str(number)]
+        processes.append(subprocess.Popen(worker, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE))
     for process in processes:
-        out, err = process.communicate()
+        out, err = (stream.decode(errors="replace") for stream in process.communicate())
         if process.returncode != 0:
             sys.exit(f"tune failed ({process.returncode}):\n{out[-2000:]}\n{err[-2000:]}")
     seconds = time.perf_counter() - started
@@ -67,12 +66,15 @@ def main() -> int:
         project = next(path for path in folder.iterdir() if path.is_dir())
         run(["make", "setup"], project, env)
         run(["make", "tune-data"], project, env)
-        print(f"storage: {'database' if args.storage else 'journal file'}; {os.cpu_count()} cores; {args.trials} trials")
+        print(
+            f"storage: {'database' if args.storage else 'journal file'}; {os.cpu_count()} cores; {args.trials} trials"
+        )
         print("workers  seconds  trials/min  best")
         for workers in args.workers:
             seconds, best = study_round(project, env, args.trials, workers, f"bench-{workers}-{time.time_ns()}")
             done = best["trials"].get("complete", 0)
-            print(f"{workers:>7}  {seconds:7.1f}  {done / seconds * 60:10.1f}  {best['metric']} {best['best']['value']:.4f}")
+            score = f"{best['metric']} {best['best']['value']:.4f}"
+            print(f"{workers:>7}  {seconds:7.1f}  {done / seconds * 60:10.1f}  {score}")
     finally:
         if args.keep_folder:
             print(f"kept {folder}")

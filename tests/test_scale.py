@@ -264,9 +264,10 @@ def study_trials(project: dict, name: str, url: str) -> list[list]:
 def test_two_processes_share_one_study_on_postgresql(project, postgres):
     url = postgres.create_database("tune_shared")
     env = {**project["env"], "OPTUNA_STORAGE": url}
+    shared = ["--study", "shared", "--trials", "6", "--workers", "2"]
     workers = [
-        subprocess.Popen(tune_command(project, "--study", "shared", "--trials", "6", "--workers", "2", "--worker", name),
-                         cwd=project["path"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(tune_command(project, *shared, "--worker", name), cwd=project["path"], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for name in ("a", "b")
     ]  # fmt: skip
     for worker in workers:
