@@ -250,7 +250,7 @@ def test_drift_on_clean_data_opens_no_issue(rehearsal):
     assert (run.artifacts / "drift-report" / "drift.md").is_file()
 
 
-def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_training(rehearsal):
+def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_the_data_refresh(rehearsal):
     set_params(rehearsal, "main", "Shift the current batch", "shift: 0.0", "shift: 3.0")
     event = schedule(rehearsal.repo, cron(rehearsal))
     first = rehearsal.run("drift.yml", event)
@@ -263,13 +263,15 @@ def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_training(rehea
     assert second.conclusion == "success", ok(second)
     assert [i["number"] for i in rehearsal.state.issues()] == [issue["number"]]
     assert len(rehearsal.state.comments(issue["number"])) == 1
-    dispatched = [(d["workflow"], d["job"], d["ref"]) for d in rehearsal.state.dispatches()]
-    assert dispatched == [("train.yml", "retrain", rehearsal.repo.default_branch)] * 2
+    # Retraining needs the new data: the data refresh is dispatched, told which issue it answers.
+    dispatched = [(d["workflow"], d["job"], d["ref"], d["inputs"]) for d in rehearsal.state.dispatches()]
+    refresh = ("refresh.yml", "retrain", rehearsal.repo.default_branch, {"issue": str(issue["number"])})
+    assert dispatched == [refresh] * 2
     set_params(rehearsal, "main", "Unshift the current batch", "shift: 3.0", "shift: 0.0")
 
 
 def test_retrain_dispatched_on_the_default_branch_registers(rehearsal, tmp_path):
-    # What drift.yml's `gh workflow run train.yml` starts (the default branch, no inputs).
+    # Training started by hand on the default branch (no inputs).
     rehearsal.repo.variables["TRAIN_RUNNER"] = "ubuntu-24.04-8core"
     try:
         run = rehearsal.run("train.yml", workflow_dispatch(rehearsal.repo, "train.yml"))

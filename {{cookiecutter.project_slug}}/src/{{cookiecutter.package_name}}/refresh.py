@@ -268,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         validate_snapshot(snapshot)
         summary = summarise(raw, snapshot, source, section(params, "refresh"))
     except (DataError, ParamsError) as error:
+        output("error", " ".join(str(error).split()))  # refresh.yml tells the drift issue why
         return fail(error, 2)
     write_atomically(RAW, csv_bytes(snapshot))
     OUT.mkdir(parents=True, exist_ok=True)
