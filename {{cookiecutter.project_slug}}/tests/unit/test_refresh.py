@@ -25,11 +25,14 @@ def refreshing(project, raw_data: pd.DataFrame, project_params: dict[str, Any], 
     project.params["refresh"] = {"source": "demo", "policy": "append", "key": [], "max_rows": 0,
                                  "time_column": None, "demo_rows": 40}  # fmt: skip
     project.save_params()
-    base = raw_data.head(300).copy()
+    # Three quarters of the data as what the project holds (the suite asks for at least half of the
+    # rows it profiled), the rest as rows a source can bring.
+    held = len(raw_data) * 3 // 4
+    base = raw_data.head(held).copy()
     project.write_csv(base, "data/raw/data.csv")
     (project.root / "expectations").mkdir()
     shutil.copy(PROJECT_ROOT / "expectations" / "suite.json", project.root / "expectations" / "suite.json")
-    project.base, project.unseen = base, raw_data.iloc[300:].copy()
+    project.base, project.unseen = base, raw_data.iloc[held:].copy()
     return project
 
 
@@ -56,10 +59,11 @@ def nothing_written(project, before: bytes) -> bool:
 
 def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
     code, out, _ = run()
+    held = len(refreshing.base)
     assert code == 0 and out[-1] == "changed=true"
-    assert len(raw(refreshing)) == 340
+    assert len(raw(refreshing)) == held + 40
     summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
-    assert (summary["rows_before"], summary["rows_after"], summary["rows_removed"]) == (300, 340, 0)
+    assert (summary["rows_before"], summary["rows_after"], summary["rows_removed"]) == (held, held + 40, 0)
     assert summary["sha256_before"] != summary["sha256_after"]
     # The old rows are kept byte for byte: git shows only the added lines.
     assert (
@@ -68,7 +72,7 @@ def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
         .startswith(refreshing.base.to_csv(index=False))
     )
     code, out, _ = run()  # the next refresh brings different rows
-    assert code == 0 and len(raw(refreshing)) == 380
+    assert code == 0 and len(raw(refreshing)) == held + 80
 
 
 def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> None:
@@ -76,7 +80,8 @@ def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> Non
     column = next(c for c in batch.columns if c != refreshing.params["data"]["target"])
     batch[column] = batch[column] * 1.01  # same rows by key, newer values
     batch["row id"] = range(10)
-    base = refreshing.base.assign(**{"row id": range(300)})
+    held = len(refreshing.base)
+    base = refreshing.base.assign(**{"row id": range(held)})
     refreshing.write_csv(base, "data/raw/data.csv")
     refreshing.write_csv(batch, "incoming/batch.csv")
     refreshing.params["refresh"].update(source="incoming/*.csv", key=["row id"])
@@ -90,29 +95,31 @@ def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> Non
     code, _, err = run()
     assert code == 0, err
     after = raw(refreshing)
-    assert len(after) == 300  # ten rows replaced, none added
+    assert len(after) == held  # ten rows replaced, none added
     assert after.set_index("row id").loc[range(10), column].tolist() == pytest.approx(batch[column].tolist())
     summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
     assert (summary["rows_added"], summary["rows_removed"]) == (10, 10)
 
 
 def test_append_keeps_a_rolling_window(refreshing, run) -> None:
-    refreshing.params["refresh"].update(max_rows=300)  # the suite asks for at least half the profiled rows
+    held = len(refreshing.base)
+    refreshing.params["refresh"].update(max_rows=held)  # 40 rows in, the 40 oldest out
     refreshing.save_params()
     code, _, err = run()
     assert code == 0, err
     after = raw(refreshing)
-    assert len(after) == 300
-    assert after.head(260).to_csv(index=False) == refreshing.base.tail(260).to_csv(index=False)
+    assert len(after) == held
+    assert after.head(held - 40).to_csv(index=False) == refreshing.base.tail(held - 40).to_csv(index=False)
 
 
 def test_replace_takes_the_source_as_the_whole_data_set(refreshing, run) -> None:
-    refreshing.write_csv(refreshing.base.tail(290), "incoming/all.csv")
+    whole = refreshing.base.tail(len(refreshing.base) - 10)
+    refreshing.write_csv(whole, "incoming/all.csv")
     refreshing.params["refresh"].update(source="incoming/all.csv", policy="replace")
     refreshing.save_params()
     code, _, err = run()
     assert code == 0, err
-    assert raw(refreshing).to_csv(index=False) == refreshing.base.tail(290).to_csv(index=False)
+    assert raw(refreshing).to_csv(index=False) == whole.to_csv(index=False)
 
 
 def test_nothing_new_changes_nothing(refreshing, run) -> None:
@@ -148,7 +155,7 @@ def test_http_source_on_localhost(refreshing, run, http_server) -> None:
     assert code == 0, err
     summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
     assert summary["source"] == f"{http_server}/batch.parquet"  # no query string: it may hold a token
-    assert len(raw(refreshing)) == 350
+    assert len(raw(refreshing)) == len(refreshing.base) + 50
 
 
 def schema_change(project) -> None:
