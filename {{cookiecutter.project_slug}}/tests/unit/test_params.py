@@ -301,3 +301,9 @@ def test_command_with_bad_params_exits_2_with_one_line(
     assert "Traceback" not in done.stderr
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"error: {message}")
+
+
+def test_params_of_a_project_made_before_tuning_and_refresh_still_pass(project_params: dict[str, Any]) -> None:
+    older = {name: value for name, value in project_params.items() if name not in ("tune", "refresh")}
+    loaded = params.validate(older)
+    assert loaded["tune"] is None and loaded["refresh"] is None
