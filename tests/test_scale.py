@@ -286,8 +286,11 @@ def test_an_interrupted_study_on_postgresql_continues(project, postgres):
 
     url = postgres.create_database("tune_resumed")
     env = {**project["env"], "OPTUNA_STORAGE": url}
+    # A shell ignores SIGINT for background jobs and children inherit that: let Ctrl-C reach this one.
+    interruptible = lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)  # noqa: E731
     worker = subprocess.Popen(tune_command(project, "--study", "resumed", "--trials", "50"), cwd=project["path"],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=interruptible)  # fmt: skip
     deadline = time.monotonic() + 600
     complete: list = []
     while time.monotonic() < deadline and worker.poll() is None and len(complete) < 2:

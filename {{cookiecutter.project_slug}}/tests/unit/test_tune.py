@@ -224,11 +224,16 @@ def test_two_processes_share_one_study(tuning) -> None:
     assert sorted(trial.user_attrs["worker"] for trial in trials) == ["1", "1", "1", "2", "2", "2"]
 
 
+def interruptible() -> None:
+    """Let Ctrl-C reach the child: a shell ignores SIGINT for background jobs, and children inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_an_interrupted_study_continues_where_it_stopped(tuning) -> None:
     tuning.params["tune"]["trials"] = 40
     tuning.save_params()
-    worker = subprocess.Popen([sys.executable, "-m", PACKAGE, "tune", "--study", "resumed"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    worker = subprocess.Popen([sys.executable, "-m", PACKAGE, "tune", "--study", "resumed"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, preexec_fn=interruptible)  # fmt: skip
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline and worker.poll() is None:
         time.sleep(0.5)
