@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 
@@ -14,3 +15,13 @@ def fail(error: BaseException | str, code: int | None = None) -> int:
     """
     print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
     return code if code is not None else getattr(error, "exit_code", 2)
+
+
+def output(name: str, value: str) -> None:
+    """Print `name=value` and add it to the step's outputs on GitHub ($GITHUB_OUTPUT)."""
+    line = f"{name}={value}"
+    print(line)
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(line + "\n")

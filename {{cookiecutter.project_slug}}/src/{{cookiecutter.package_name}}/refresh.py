@@ -31,7 +31,7 @@ from typing import Any
 import pandas as pd
 
 from .data import DataError, read_table
-from .errors import fail
+from .errors import fail, output
 from .markdown import code_span, escape_text
 from .params import ParamsError, load_params, section
 
@@ -227,15 +227,6 @@ def markdown(summary: dict[str, Any]) -> str:
     lines += ["", "Validated against `expectations/suite.json` before it was written; the pipeline, the gate "
               "against the champion and the report run on this pull request as on any other."]  # fmt: skip
     return "\n".join(lines) + "\n"
-
-
-def output(name: str, value: str) -> None:
-    line = f"{name}={value}"
-    print(line)
-    path = os.environ.get("GITHUB_OUTPUT")
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import DataError, read_table, split_target
-from .errors import fail
+from .errors import fail, output
 from .markdown import GITHUB_LIMIT, code_span, escape_cell, escape_text
 from .metrics import METRICS, score
 from .params import ParamsError, load_params
@@ -680,13 +680,3 @@ def worker_offset(worker: str) -> int:
 def write_plan(workers: str) -> int:
     output("workers", workers)
     return 0
-
-
-def output(name: str, value: str) -> None:
-    """Print `name=value` and add it to the step's outputs on GitHub ($GITHUB_OUTPUT)."""
-    line = f"{name}={value}"
-    print(line)
-    path = os.environ.get("GITHUB_OUTPUT")
-    if path:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
