@@ -114,8 +114,10 @@ def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: di
     features, _ = split_target(holdout, section(params, "data")["target"])
     metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
     metrics["model_size_bytes"] = Path(args.model).stat().st_size
-    mlflow.set_experiment(name)
-    with mlflow.start_run(run_name=f"register {tags['git_commit'][:8]}"):
+    # Passed on: when another process creates the experiment at the same moment, set_experiment
+    # returns it without making it the active one.
+    experiment = mlflow.set_experiment(name)
+    with mlflow.start_run(experiment_id=experiment.experiment_id, run_name=f"register {tags['git_commit'][:8]}"):
         mlflow.log_params({key: str(value)[:500] for key, value in flatten(params).items()})
         mlflow.log_metrics({key: value for key, value in metrics.items() if isinstance(value, int | float)})
         mlflow.set_tags(tags)

@@ -10,18 +10,20 @@ anything else, or a retry that runs out, raises RegistryError: one line naming t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous-champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_RETRY_SECONDS = 30.0
+FIRST_USE_WAIT_SECONDS = 600.0  # creating the tables of a new sqlite store, on a busy machine
 REQUEST_TIMEOUT_SECONDS = "10"  # one HTTP request; MLflow's own default is 120 s with 7 silent retries
 EXIT_REGISTRY = 4
 # Read only by the project's tests: "N" kills this process just before its N-th write to the registry.
@@ -115,24 +117,39 @@ class Registry:
         self.retry_seconds = float(settings.get("retry_seconds", DEFAULT_RETRY_SECONDS))
         self.writes = 0
         mlflow.set_tracking_uri(self.uri)
-        from filelock import Timeout
+        with self._first_use_lock():
+            # Opening an embedded store creates its tables, which can fail like any other call.
+            self.client = self.call("opening the registry", mlflow.MlflowClient, self.uri)
 
-        try:
-            with self._first_use_lock():
-                # Opening an embedded store creates its tables, which can fail like any other call.
-                self.client = self.call("opening the registry", mlflow.MlflowClient, self.uri)
-        except Timeout as error:
-            raise RegistryError(f"registry {self.uri}: another process holds {error.lock_file}; try again") from None
+    @contextlib.contextmanager
+    def _first_use_lock(self) -> Iterator[None]:
+        """Serialise opening an embedded sqlite store: two processes creating its tables at once corrupt them.
 
-    def _first_use_lock(self) -> Any:
-        """Serialise opening an embedded sqlite store: two processes creating its tables at once corrupt them."""
-        import contextlib
-
-        from filelock import FileLock
-
+        The holder is a live process creating the tables (the lock goes with its process), which
+        takes seconds on an idle machine and can take minutes on a busy one: wait for it, saying so.
+        """
         if not self.uri.startswith("sqlite:///"):
-            return contextlib.nullcontext()
-        return FileLock(self.uri.removeprefix("sqlite:///") + ".lock", timeout=max(self.retry_seconds, 1.0))
+            yield
+            return
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(self.uri.removeprefix("sqlite:///") + ".lock")
+        try:
+            lock.acquire(timeout=1)
+        except Timeout:
+            print(f"registry: waiting for another process to open {self.uri} (up to {FIRST_USE_WAIT_SECONDS:g} s)",
+                  file=sys.stderr)  # fmt: skip
+            try:
+                lock.acquire(timeout=max(self.retry_seconds, FIRST_USE_WAIT_SECONDS))
+            except Timeout:
+                raise RegistryError(
+                    f"registry {self.uri}: another process held {lock.lock_file} for "
+                    f"{max(self.retry_seconds, FIRST_USE_WAIT_SECONDS):g} s; stop it or try again"
+                ) from None
+        try:
+            yield
+        finally:
+            lock.release()
 
     def call(self, what: str, function: Callable[..., Any], *args: Any, write: bool = False, **kwargs: Any) -> Any:
         """Run one registry call: None for a definite "does not exist", retries announced, else RegistryError."""

@@ -208,7 +208,8 @@ def test_promote_and_rollback_survive_a_kill_before_every_registry_write(
 
 def test_two_runs_registering_the_same_model_make_one_version(decision: Callable, new_model: Callable) -> None:
     name, args = new_model(), decision(0)
-    assert finish(cli(["register", *args]), cli(["register", *args])) == [0, 0]
+    processes = cli(["register", *args]), cli(["register", *args])
+    assert finish(*processes) == [0, 0], "".join(output_of(process) for process in processes)
     final = state(name)
     assert final["versions"] == [1] and final["lock"] == [] and final["pending"] is None
     assert final["aliases"] == {"champion": "1", "challenger": "1"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -88,6 +90,35 @@ def test_alias_of_an_unknown_model_is_none(client: Any) -> None:
     assert found.alias_version(registry.CHAMPION) is None
     assert found.aliases() == {}
     assert found.version("1") is None
+
+
+def test_opening_a_new_sqlite_store_waits_for_the_process_creating_its_tables(
+    project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from filelock import FileLock
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    uri = f"sqlite:///{project.root / 'waited.db'}"
+    holder = FileLock(f"{project.root / 'waited.db'}.lock", thread_local=False)  # released by a timer
+    holder.acquire()
+
+    class Stderr(io.StringIO):
+        def write(self, text: str) -> int:
+            if "registry: waiting for another process to open" in text:
+                # Released later than register.retry_seconds: creating tables on a busy machine can take that long.
+                threading.Timer(2.0, holder.release).start()
+            return super().write(text)
+
+    monkeypatch.setattr(sys, "stderr", Stderr())
+    assert registry.connect(settings(uri, retry_seconds=0.5)).aliases() == {}
+    assert f"registry: waiting for another process to open {uri} (up to 600 s)" in sys.stderr.getvalue()
+
+    holder.acquire()
+    monkeypatch.setattr(registry, "FIRST_USE_WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with pytest.raises(registry.RegistryError, match=r"another process held .*waited.db.lock for 1 s; stop it"):
+        registry.connect(settings(uri, retry_seconds=0.5))
+    holder.release()
 
 
 @pytest.mark.parametrize("status", [401, 403, 404, 400])
