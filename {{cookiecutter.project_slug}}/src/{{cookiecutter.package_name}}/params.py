@@ -133,8 +133,15 @@ class TuneSettings(Section):
     ]
 
 
+class DvcSource(Section):
+    repo: Name  # a Git URL or path, as `dvc import` takes it
+    path: Name  # the file inside that repository (tracked by its DVC or by Git)
+    rev: Text = None  # a branch, tag or commit; empty: the repository's default branch
+
+
 class RefreshSettings(Section):
     source: Name
+    dvc: DvcSource | None = None  # source `dvc`: a file of another repository
     policy: one_of("replace", "append")
     key: Annotated[list[str] | None, Allowed("a list of column names, or empty")]
     max_rows: Annotated[int, Field(ge=0), Allowed("an integer >= 0 (0 keeps every row)")]

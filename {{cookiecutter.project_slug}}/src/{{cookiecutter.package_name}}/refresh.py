@@ -1,8 +1,10 @@
 """Refresh: bring the latest labelled data into data/raw/data.csv from `refresh.source`, validated first.
 
 The source (params.yaml `refresh.source`) is `demo` (a plausible next batch drawn from the data
-itself, so the loop runs out of the box), a local path or glob, an http(s):// URL, or an object
-store URL (s3://, gs://, az://) read with the filesystem package the project's DVC remote installs.
+itself, so the loop runs out of the box), a local path or glob, an http(s):// URL, an object
+store URL (s3://, gs://, az://) read with the filesystem package the project's DVC remote installs,
+or `dvc`: the file `refresh.dvc.path` of another repository `refresh.dvc.repo` at `refresh.dvc.rev`,
+read as `dvc import` reads it (from that repository's DVC remote, or from Git).
 `refresh.policy` says what the snapshot becomes: `replace` (the source is the whole data set) or
 `append` (the source's rows added, de-duplicated on `refresh.key`, the newest `refresh.max_rows`
 kept). The combined snapshot must have the same columns as the data it replaces and pass the
@@ -73,6 +75,8 @@ def fetch(source: str, raw: pd.DataFrame, settings: dict[str, Any], params: dict
     scheme = urllib.parse.urlsplit(source).scheme.lower()
     if source == "demo":
         return demo_batch(raw, settings, params)
+    if source == "dvc":
+        return fetch_dvc(settings)
     if scheme in {"http", "https"}:
         try:
             with urllib.request.urlopen(source, timeout=HTTP_TIMEOUT) as response:
@@ -87,7 +91,7 @@ def fetch(source: str, raw: pd.DataFrame, settings: dict[str, Any], params: dict
         return fetch_object(source, scheme)
     if scheme and len(scheme) > 1:
         raise RefreshError(
-            f"refresh.source {shown(source)}: unsupported scheme {scheme}://; allowed: demo, a path or glob, "
+            f"refresh.source {shown(source)}: unsupported scheme {scheme}://; allowed: demo, dvc, a path or glob, "
             "http(s)://, s3://, gs://, az://"
         )
     paths = sorted(glob.glob(source)) if glob.has_magic(source) else [source]
@@ -111,6 +115,47 @@ def fetch_object(source: str, scheme: str) -> pd.DataFrame:
         reason = " ".join(str(error).split()) or type(error).__name__
         raise RefreshError(f"refresh.source {shown(source)}: cannot be read: {reason}") from None
     return parse(data, source)
+
+
+def dvc_label(settings: dict[str, Any]) -> str:
+    """How a dvc source is named in messages and the report: repository, path and revision."""
+    found = settings.get("dvc") or {}
+    return f"dvc {shown(str(found.get('repo')))} {found.get('path')}" + (f"@{found['rev']}" if found.get("rev") else "")
+
+
+def fetch_dvc(settings: dict[str, Any]) -> pd.DataFrame:
+    """Read refresh.dvc.path from the repository refresh.dvc.repo, as `dvc import` would."""
+    found = settings.get("dvc")
+    if not found:
+        raise RefreshError(
+            "refresh.source dvc needs refresh.dvc: {repo: <Git URL or path>, path: <file>, rev: <optional>}"
+        )
+    from dvc.api import DVCFileSystem
+    from dvc.scm import CloneError, RevError
+
+    label = dvc_label(settings)
+    try:
+        filesystem = DVCFileSystem(url=found["repo"], rev=found.get("rev") or None)
+        commit = filesystem.repo.get_rev()  # the commit the revision resolved to
+        with filesystem.open(found["path"], "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except CloneError:
+        raise RefreshError(f"refresh.source {label}: the repository cannot be cloned; check refresh.dvc.repo and that "
+                           "this job can read it") from None  # fmt: skip
+    except RevError:
+        raise RefreshError(
+            f"refresh.source {label}: no such revision in the repository; check refresh.dvc.rev"
+        ) from None
+    except FileNotFoundError:
+        raise RefreshError(f"refresh.source {label}: no such file in the repository; check refresh.dvc.path") from None
+    except Exception as error:  # DVC's own errors: a remote it cannot reach, missing credentials, a broken .dvc file
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise RefreshError(f"refresh.source {label}: cannot be read: {reason}") from None
+    if len(data) > MAX_BYTES:
+        raise RefreshError(f"refresh.source {label}: larger than 2 GB; import data this large with `dvc import`")
+    frame = parse(data, found["path"])
+    frame.attrs["commit"] = commit  # the source repository's commit that was read, for the report
+    return frame
 
 
 def demo_batch(raw: pd.DataFrame, settings: dict[str, Any], params: dict[str, Any]) -> pd.DataFrame:
@@ -194,10 +239,12 @@ def validate_snapshot(frame: pd.DataFrame) -> None:
         )
 
 
-def summarise(raw: pd.DataFrame, snapshot: pd.DataFrame, source: str, settings: dict[str, Any]) -> dict[str, Any]:
+def summarise(
+    raw: pd.DataFrame, snapshot: pd.DataFrame, source: str, settings: dict[str, Any], commit: str | None = None
+) -> dict[str, Any]:
     before, after = set(row_hashes(raw)), set(row_hashes(snapshot))
     summary = {
-        "source": shown(source),
+        "source": dvc_label(settings) if source == "dvc" else shown(source),
         "policy": settings["policy"],
         "rows_before": len(raw),
         "rows_after": len(snapshot),
@@ -206,6 +253,8 @@ def summarise(raw: pd.DataFrame, snapshot: pd.DataFrame, source: str, settings: 
         "sha256_before": hashlib.sha256(csv_bytes(raw)).hexdigest(),
         "sha256_after": hashlib.sha256(csv_bytes(snapshot)).hexdigest(),
     }
+    if commit:
+        summary["commit"] = commit
     time_column = settings["time_column"]
     if time_column and len(snapshot):
         summary["time_range"] = [str(snapshot[time_column].min()), str(snapshot[time_column].max())]
@@ -221,6 +270,8 @@ def markdown(summary: dict[str, Any]) -> str:
         "",
         f"- `{RAW}` sha256 {summary['sha256_before'][:12]} → {summary['sha256_after'][:12]}",
     ]
+    if "commit" in summary:
+        lines.append(f"- source repository commit {code_span(summary['commit'])}")
     if "time_range" in summary:
         low, high = summary["time_range"]
         lines.append(f"- time range: {escape_text(low)} to {escape_text(high)}")
@@ -257,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             output("changed", "false")
             return 0
         validate_snapshot(snapshot)
-        summary = summarise(raw, snapshot, source, section(params, "refresh"))
+        summary = summarise(raw, snapshot, source, section(params, "refresh"), new.attrs.get("commit"))
     except (DataError, ParamsError) as error:
         output("error", " ".join(str(error).split()))  # refresh.yml tells the drift issue why
         return fail(error, 2)

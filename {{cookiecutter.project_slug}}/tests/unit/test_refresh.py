@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import http.server
 import json
+import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -156,6 +159,83 @@ def test_http_source_on_localhost(refreshing, run, http_server) -> None:
     summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
     assert summary["source"] == f"{http_server}/batch.parquet"  # no query string: it may hold a token
     assert len(raw(refreshing)) == len(refreshing.base) + 50
+
+
+@pytest.fixture
+def data_registry(tmp_path_factory, refreshing) -> dict[str, Any]:
+    """Another repository whose DVC tracks a batch of labelled rows (pushed to its local remote), tagged v1,
+    then changed; no DVC cache is left behind, so reading v1 goes through the remote as `dvc import` does."""
+    root = tmp_path_factory.mktemp("data-registry")
+    remote = tmp_path_factory.mktemp("data-registry-remote")
+    environment = {**os.environ, "GIT_AUTHOR_NAME": "Data", "GIT_AUTHOR_EMAIL": "data@example.com",
+                   "GIT_COMMITTER_NAME": "Data", "GIT_COMMITTER_EMAIL": "data@example.com"}  # fmt: skip
+
+    def step(*command: str) -> str:
+        found = subprocess.run(command, cwd=root, env=environment, capture_output=True, text=True, check=True)
+        return found.stdout.strip()
+
+    dvc = (sys.executable, "-m", "dvc")
+    step("git", "init", "-q", "-b", "main")
+    step(*dvc, "init", "-q")
+    step(*dvc, "remote", "add", "-d", "store", str(remote))
+    (root / "churn").mkdir()
+    refreshing.unseen.head(30).to_csv(root / "churn/labelled.csv", index=False)
+    step(*dvc, "add", "-q", "churn/labelled.csv")
+    step(*dvc, "push", "-q")
+    step("git", "add", "-A")
+    step("git", "commit", "-q", "-m", "thirty rows")
+    step("git", "tag", "v1")
+    commit = step("git", "rev-parse", "HEAD")
+    refreshing.unseen.head(45).to_csv(root / "churn/labelled.csv", index=False)
+    step(*dvc, "add", "-q", "churn/labelled.csv")
+    step(*dvc, "push", "-q")
+    step("git", "commit", "-q", "-am", "forty-five rows")
+    shutil.rmtree(root / ".dvc" / "cache")
+    return {"repo": str(root), "commit": commit}
+
+
+def test_dvc_source_reads_a_file_of_another_repository_at_a_revision(refreshing, run, data_registry) -> None:
+    refreshing.params["refresh"].update(source="dvc", dvc={"repo": data_registry["repo"], "path": "churn/labelled.csv",
+                                                           "rev": "v1"})  # fmt: skip
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 0, err
+    assert len(raw(refreshing)) == len(refreshing.base) + 30
+    summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
+    assert summary["source"] == f"dvc {data_registry['repo']} churn/labelled.csv@v1"
+    assert summary["commit"] == data_registry["commit"] and summary["rows_added"] == 30
+    report = (refreshing.root / "reports/refresh/refresh.md").read_text(encoding="utf-8")
+    assert f"`{data_registry['commit']}`" in report
+
+    refreshing.params["refresh"]["dvc"]["rev"] = None  # the default branch: the later commit
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 0, err
+    assert len(raw(refreshing)) == len(refreshing.base) + 45
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"repo": "/no/such/repository"}, "the repository cannot be cloned; check refresh.dvc.repo"),
+        ({"rev": "v9"}, "no such revision in the repository; check refresh.dvc.rev"),
+        ({"path": "churn/none.csv"}, "no such file in the repository; check refresh.dvc.path"),
+        (None, "refresh.source dvc needs refresh.dvc: {repo: <Git URL or path>, path: <file>, rev: <optional>}"),
+    ],
+)
+def test_a_dvc_source_that_cannot_be_read_stops_with_one_line(
+    refreshing, run, data_registry, change: dict | None, expected: str
+) -> None:
+    refreshing.params["refresh"]["source"] = "dvc"
+    if change is not None:
+        refreshing.params["refresh"]["dvc"] = {"repo": data_registry["repo"], "path": "churn/labelled.csv", **change}
+    refreshing.save_params()
+    before = (refreshing.root / "data/raw/data.csv").read_bytes()
+    code, _, err = run()
+    assert code == 2
+    [line] = err
+    assert line.startswith("error: ") and expected in line, line
+    assert nothing_written(refreshing, before)
 
 
 def schema_change(project) -> None:
