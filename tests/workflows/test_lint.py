@@ -57,7 +57,8 @@ def event_context(name: str, branch: str, repository: str = "octo-org/churn-mode
     event = {"repository": {"full_name": repository, "default_branch": "main"}}
     if name == "pull_request":
         event["pull_request"] = {"head": {"ref": branch, "repo": {"full_name": repository}}}
-    return {"event_name": name, "ref": ref, "repository": repository, "event": event}
+    head_ref = branch if name == "pull_request" else ""
+    return {"event_name": name, "ref": ref, "head_ref": head_ref, "repository": repository, "event": event}
 
 
 def jobs_that_run(expressions: Expressions, workflow: dict, github: dict) -> set[str]:
@@ -196,6 +197,30 @@ def test_pull_request_jobs_get_no_cloud_token_and_no_write_credentials(project, 
             assert "environment" not in job, where
 
 
+def test_auto_merge_runs_no_pull_request_code_and_only_for_a_gated_refresh(project, expressions):
+    job = load(project / ".github" / "workflows" / "train.yml")["jobs"]["auto-merge"]
+    assert job["needs"] == "train-pr" and job["permissions"] == {} and job["environment"] == "data-refresh"
+    assert not any("checkout" in step.get("uses", "") for step in job["steps"]), "no code of the pull request"
+    assert job["steps"][-1]["run"] == 'gh pr merge "$PULL" --merge --match-head-commit "$HEAD_SHA"'
+    on = {"REFRESH_AUTO_MERGE": "true"}
+    cases = [  # branch, from a fork, variables, train-pr passed -> merges
+        ("data-refresh", False, on, True, True),
+        ("data-refresh", False, {}, True, False),  # off by default
+        ("data-refresh", False, {"REFRESH_AUTO_MERGE": "yes"}, True, False),
+        ("data-refresh", False, on, False, False),  # the gate failed
+        ("data-refresh", True, on, True, False),  # someone else's branch of that name
+        ("feature", False, on, True, False),
+    ]
+    for branch, fork, variables, passed, merges in cases:
+        github = event_context("pull_request", branch)
+        if fork:
+            github["event"]["pull_request"]["head"]["repo"]["full_name"] = "someone/churn-model"
+        result = "success" if passed else "failure"
+        contexts = {"github": github, "needs": {"train-pr": {"result": result, "outputs": {}}}, "vars": variables}
+        status = {"success": passed, "failure": not passed, "cancelled": False}
+        assert expressions.condition(job["if"], {**contexts, "inputs": {}}, status) == merges, (branch, fork, variables)
+
+
 def test_write_credentials_live_only_in_the_model_registry_environment(project):
     for path in workflow_files(project):
         for job_id, job in load(path)["jobs"].items():
@@ -204,8 +229,9 @@ def test_write_credentials_live_only_in_the_model_registry_environment(project):
                 assert job.get("environment") == "model-registry", f"{path.name}:{job_id}"
             for name in re.findall(r"secrets\.(\w+)", text):
                 # Read-only registry credentials are repository secrets (docs/ci.md); every other
-                # secret belongs to one environment: the study storage to `tuning`.
-                expected = {"OPTUNA_STORAGE": "tuning"}.get(name, "model-registry")
+                # secret belongs to one environment: the study storage to `tuning`, the refresh
+                # bot's token to `data-refresh`.
+                expected = {"OPTUNA_STORAGE": "tuning", "REFRESH_TOKEN": "data-refresh"}.get(name, "model-registry")
                 assert job.get("environment") == expected or name.startswith("MLFLOW_READ_"), (
                     f"{path.name}:{job_id}: secret {name} outside the {expected} environment"
                 )

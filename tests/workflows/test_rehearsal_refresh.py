@@ -106,6 +106,7 @@ def test_the_pull_request_trains_on_the_new_data_and_gates_against_the_champion(
     summary = run.jobs["train-pr"].summary
     assert "Gate: passed" in summary and "champion" in summary.lower(), summary[-3000:]
     assert run.jobs["register"].result == "skipped"
+    assert run.jobs["auto-merge"].result == "skipped"  # off unless REFRESH_AUTO_MERGE is true
     assert registry_aliases(rehearsal) == {"champion": "1", "challenger": "1"}
 
 
@@ -127,6 +128,11 @@ def test_merging_it_registers_the_model_trained_on_the_new_data(rehearsal, first
     assert run.conclusion == "success", log(run)
     assert run.jobs["register"].result == "success", log(run)
     assert registry_aliases(rehearsal) == {"champion": "2", "challenger": "2", "previous-champion": "1"}
+    # The loop closes where it started: the drift issue says which version answered it.
+    [issue] = rehearsal.state.issues()
+    assert run.jobs["announce"].permissions == {"issues": "write", "metadata": "read"}
+    comment = rehearsal.state.comments(issue["number"])[-1]["body"]
+    assert comment.startswith("Version 2 is the champion now") and rehearsal.repo.sha("main") in comment, comment
 
 
 def test_a_refresh_that_cannot_read_its_source_tells_the_issue_why(rehearsal, first):
@@ -143,3 +149,34 @@ def test_a_refresh_that_cannot_read_its_source_tells_the_issue_why(rehearsal, fi
     comment = rehearsal.state.comments(issue["number"])[-1]["body"]
     assert "stopped and proposed nothing" in comment and "cannot be fetched" in comment, comment
     assert git(rehearsal.repo.origin, "rev-parse", f"refs/heads/{BRANCH}") == before
+
+
+def test_auto_merge_merges_a_refresh_whose_gates_passed_with_the_refresh_token(rehearsal, first):
+    text = git(rehearsal.repo.origin, "show", "main:params.yaml")
+    fixed = re.sub(r"source: http://127\.0\.0\.1:9/batch\.csv", "source: demo", text, count=1)
+    rehearsal.repo.commit("main", "Point the refresh at the demo source again", {"params.yaml": fixed})
+    _, refresh, _ = drift_then_refresh(rehearsal)
+    assert refresh.conclusion == "success", log(refresh)
+    [pull] = pulls(rehearsal)
+    rehearsal.repo.variables["REFRESH_AUTO_MERGE"] = "true"
+    before = rehearsal.repo.sha("main")
+
+    # Without the token a merge would start no run on main: the job stops and says so.
+    run = rehearsal.run("train.yml", pull_request(rehearsal.repo, rehearsal.state, BRANCH, pull["number"]))
+    assert run.jobs["train-pr"].result == "success", log(run)
+    assert run.jobs["auto-merge"].result == "failure"
+    assert "the secret REFRESH_TOKEN is empty" in run.jobs["auto-merge"].log, run.jobs["auto-merge"].log[-3000:]
+    assert rehearsal.repo.sha("main") == before
+
+    rehearsal.state.grant("refresh-app-token", {"contents": "write", "pull-requests": "write"}, "refresh app",
+                          login="refresh-bot[bot]")  # fmt: skip
+    rehearsal.repo.secrets["REFRESH_TOKEN"] = "refresh-app-token"
+    head = rehearsal.repo.sha(BRANCH)
+    run = rehearsal.run("train.yml", pull_request(rehearsal.repo, rehearsal.state, BRANCH, pull["number"]))
+    assert run.jobs["auto-merge"].result == "success", log(run)
+    assert run.jobs["auto-merge"].permissions == {"contents": "read", "metadata": "read"}
+    merged = rehearsal.repo.sha("main")
+    assert git(rehearsal.repo.origin, "rev-parse", f"{merged}^1", f"{merged}^2").split() == [before, head]
+    [call] = [call for call in rehearsal.state.calls() if call["method"] == "gh pr merge"]
+    assert call["params"] == {"number": pull["number"], "sha": head}
+    assert pulls(rehearsal) == []

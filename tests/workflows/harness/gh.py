@@ -1,4 +1,4 @@
-"""Fake GitHub CLI for rehearsals: records `gh workflow run|enable` and `gh pr list|create|edit`.
+"""Fake GitHub CLI for rehearsals: records `gh workflow run|enable` and `gh pr list|create|edit|merge`.
 
 The rehearsal puts a `gh` wrapper on every job's PATH (GitHub's runners have gh installed) that
 runs this file with the state file and the bare repository. It checks what gh and the API
@@ -45,7 +45,7 @@ def has_dispatch(text: str) -> bool:
 
 
 SERVER = "https://github.com"
-PR_LIST_JQ = ".[0].number"  # the one query the project's Makefile makes
+PR_LIST_JQ = "map(select(.isCrossRepository | not)) | .[0].number"  # the one query the project's Makefile makes
 
 
 class Refused(Exception):
@@ -78,11 +78,14 @@ def pull_requests(state: dict, origin: str, args: list[str]) -> str:
     command = argparse.ArgumentParser(prog=f"gh pr {args[0]}", exit_on_error=False)
     if args[0] == "list":
         command.add_argument("--head", required=True)
-        # Only the project's own pull requests: a fork's branch of the same name is someone else's.
-        command.add_argument("--app", choices=["github-actions"], required=True)
         command.add_argument("--state", choices=["open"], required=True)
-        command.add_argument("--json", choices=["number"], required=True)
+        # Only the project's own pull requests: a fork's branch of the same name is someone else's.
+        command.add_argument("--json", choices=["number,isCrossRepository"], required=True)
         command.add_argument("--jq", choices=[PR_LIST_JQ], required=True)
+    elif args[0] == "merge":
+        command.add_argument("number", type=int)
+        command.add_argument("--merge", action="store_true", required=True)
+        command.add_argument("--match-head-commit", required=True)
     elif args[0] == "create":
         command.add_argument("--head", required=True)
         command.add_argument("--title", required=True)
@@ -95,10 +98,12 @@ def pull_requests(state: dict, origin: str, args: list[str]) -> str:
     except (argparse.ArgumentError, SystemExit) as error:
         raise Refused(f"gh pr {' '.join(args)}: not modelled by the rehearsal ({error})") from None
     grant = authorised(state, "pull-requests", "read" if args[0] == "list" else "write")
+    if args[0] == "merge":
+        return merge(state, origin, options.number, options.match_head_commit, authorised(state, "contents", "write"))
     pulls = [issue for issue in state["issues"] if "pull_request" in issue]
     if args[0] == "list":
         found = [pr for pr in pulls if pr["pull_request"]["head"] == options.head and pr["state"] == "open"
-                 and pr.get("user", {}).get("login") == "github-actions[bot]"]  # fmt: skip
+                 and not pr["pull_request"].get("cross_repository")]  # fmt: skip
         return f"{found[0]['number']}\n" if found else ""
     body = Path(options.body_file).read_text(encoding="utf-8")
     if args[0] == "edit":
@@ -122,7 +127,7 @@ def pull_requests(state: dict, origin: str, args: list[str]) -> str:
                 "body": body,
                 "state": "open",
                 "labels": [],
-                "user": {"login": "github-actions[bot]", "type": "Bot"},
+                "user": {"login": grant.get("login", "github-actions[bot]"), "type": "Bot"},
                 "pull_request": {
                     "url": f"https://github.com/{state['repository']}/pull/{number}",
                     "head": options.head,
@@ -133,6 +138,33 @@ def pull_requests(state: dict, origin: str, args: list[str]) -> str:
     return f"{SERVER}/{state['repository']}/pull/{number}\n"
 
 
+def merge(state: dict, origin: str, number: int, head_sha: str, grant: dict) -> str:
+    """`gh pr merge N --merge --match-head-commit SHA`: a merge commit on the default branch, as GitHub makes."""
+    [pull] = [pr for pr in state["issues"] if "pull_request" in pr and pr["number"] == number] or [None]
+    if pull is None or pull["state"] != "open":
+        raise Refused(f"GraphQL: Pull request #{number} is not open or does not exist (mergePullRequest)")
+    branch = pull["pull_request"]["head"]
+
+    def rev(ref: str) -> str:
+        return subprocess.run(["git", "-C", origin, "rev-parse", ref], capture_output=True, text=True).stdout.strip()
+
+    head, base = rev(f"refs/heads/{branch}"), rev("refs/heads/main")
+    if head != head_sha:
+        raise Refused("GraphQL: Head branch was modified. Review and try the merge again. (mergePullRequest)")
+    if subprocess.run(["git", "-C", origin, "merge-base", "--is-ancestor", base, head]).returncode != 0:
+        raise Refused("GraphQL: Pull request is not mergeable (mergePullRequest)")  # the rehearsal models no conflicts
+    message = f"Merge pull request #{number} from {state['repository'].split('/')[0]}/{branch}"
+    github = {f"GIT_{who}_{what}": value for who in ("AUTHOR", "COMMITTER")
+              for what, value in (("NAME", "GitHub"), ("EMAIL", "noreply@github.com"))}  # fmt: skip
+    commit = subprocess.run(["git", "-C", origin, "commit-tree", f"{head}^{{tree}}", "-p", base, "-p", head,
+                             "-m", message], capture_output=True, text=True, check=True,
+                            env={**os.environ, **github}).stdout.strip()  # fmt: skip
+    subprocess.run(["git", "-C", origin, "update-ref", "refs/heads/main", commit, base], check=True)
+    pull["state"], pull["pull_request"]["merged_by"] = "closed", grant.get("login")
+    state["calls"].append({"method": "gh pr merge", "params": {"number": number, "sha": head}, "job": grant["job"]})
+    return f"✓ Merged pull request #{number} ({pull['title']})\n"
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="gh")
     parser.add_argument("--state", required=True)
@@ -141,7 +173,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ours = parser.parse_args(argv)
     args = ours.args[1:] if ours.args[:1] == ["--"] else ours.args
-    if args[:1] == ["pr"] and len(args) >= 2 and args[1] in {"list", "create", "edit"}:
+    if args[:1] == ["pr"] and len(args) >= 2 and args[1] in {"list", "create", "edit", "merge"}:
         state_path = Path(ours.state)
         state = json.loads(state_path.read_text(encoding="utf-8"))
         try:
@@ -154,7 +186,7 @@ def main(argv: list[str]) -> int:
     if args[:1] != ["workflow"] or len(args) < 3 or args[1] not in {"run", "enable"}:
         return fail(
             f"gh {' '.join(args)}: not modelled by the rehearsal "
-            "(only `workflow run`, `workflow enable` and `pr list|create|edit`)"
+            "(only `workflow run`, `workflow enable` and `pr list|create|edit|merge`)"
         )
 
     command = argparse.ArgumentParser(prog=f"gh workflow {args[1]}")

@@ -59,13 +59,13 @@ class GitHubState:
     def save(self, data: dict[str, Any]) -> None:
         self.path.write_text(json.dumps(data, indent=2), encoding="utf-8")
 
-    def grant(self, token: str, permissions: dict[str, str], job: str) -> None:
-        """Register a job's GITHUB_TOKEN and what it may do."""
+    def grant(self, token: str, permissions: dict[str, str], job: str, login: str = BOT["login"]) -> None:
+        """Register a job's GITHUB_TOKEN (or a GitHub App's token, as `login`) and what it may do."""
         data = self.load()
-        data["tokens"][token] = {"permissions": permissions, "job": job}
+        data["tokens"][token] = {"permissions": permissions, "job": job, "login": login}
         self.save(data)
 
-    def add_pull_request(self, number: int, head: str, title: str) -> None:
+    def add_pull_request(self, number: int, head: str, title: str, fork: bool = False) -> None:
         data = self.load()
         if not any(issue["number"] == number for issue in data["issues"]):
             data["issues"].append(
@@ -76,7 +76,7 @@ class GitHubState:
                     "state": "open",
                     "labels": [],
                     "user": DEVELOPER,
-                    "pull_request": {"url": f"{SERVER_URL}/pulls/{number}", "head": head},
+                    "pull_request": {"url": f"{SERVER_URL}/pulls/{number}", "head": head, "cross_repository": fork},
                 }
             )
             data["next_number"] = max(data["next_number"], number + 1)
@@ -223,7 +223,7 @@ def pull_request(
     from someone else's fork, which GitHub runs with a read-only token and no variables or secrets."""
     head_sha = repo.sha(branch)
     merge = repo.merge_ref(number, head_sha)
-    state.add_pull_request(number, branch, f"Change {branch}")
+    state.add_pull_request(number, branch, f"Change {branch}", fork)
     head_repo = {**repo.payload(), "full_name": f"someone/{repo.name}", "fork": True} if fork else repo.payload()
     payload = {
         "action": action,

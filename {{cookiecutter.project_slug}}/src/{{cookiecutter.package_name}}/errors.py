@@ -17,10 +17,11 @@ def fail(error: BaseException | str, code: int | None = None) -> int:
     return code if code is not None else getattr(error, "exit_code", 2)
 
 
-def output(name: str, value: str) -> None:
-    """Print `name=value` and add it to the step's outputs on GitHub ($GITHUB_OUTPUT)."""
+def output(name: str, value: str, show: bool = True) -> None:
+    """Print `name=value` (unless `show` is false) and add it to the step's outputs on GitHub ($GITHUB_OUTPUT)."""
     line = f"{name}={value}"
-    print(line)
+    if show:
+        print(line)
     path = os.environ.get("GITHUB_OUTPUT")
     if path:
         with open(path, "a", encoding="utf-8") as handle:

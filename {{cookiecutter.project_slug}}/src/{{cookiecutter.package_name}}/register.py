@@ -22,7 +22,7 @@ import yaml
 
 from .aliases import champion_of, locked, move, recover
 from .data import DataError, read_table, split_target
-from .errors import fail
+from .errors import fail, output
 from .gate import evaluate_gate, file_md5, print_decision
 from .params import ParamsError, load_params, section
 from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry, RegistryError, connect
@@ -202,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     try:
-        register(load_params(args.params), args)
+        version = register(load_params(args.params), args)
     except RegisterError as error:
         return fail(error, 1)
     except RegistryError as error:
         return fail(error)
     except (DataError, ParamsError, OSError, ValueError) as error:
         return fail(error, 2)
+    output("version", version, show=False)  # train.yml tells the open drift issue about the new champion
     return 0

@@ -122,9 +122,16 @@ def candidate(project, task_data: pd.DataFrame, data_settings: dict) -> Callable
 
 
 def test_main_registers_with_provenance_and_aliases(
-    client: Any, aliases: Callable, candidate: Callable[..., list[str]], project, capsys: pytest.CaptureFixture[str]
+    client: Any,
+    aliases: Callable,
+    candidate: Callable[..., list[str]],
+    project,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("GITHUB_OUTPUT", str(project.root / "github-output"))
     assert register.main(candidate()) == 0
+    assert (project.root / "github-output").read_text(encoding="utf-8") == "version=1\n"  # train.yml's announce job
     name = project.params["register"]["model_name"]
     assert aliases(name) == {"challenger": "1", "champion": "1"}
     tags = client.get_model_version(name, "1").tags
