@@ -218,6 +218,9 @@ def test_dvc_source_reads_a_file_of_another_repository_at_a_revision(refreshing,
     ("change", "expected"),
     [
         ({"repo": "/no/such/repository"}, "the repository cannot be cloned; check refresh.dvc.repo"),
+        # Git options and remote helpers in the URL are refused by the clone, never run.
+        ({"repo": "--upload-pack=touch pwned"}, "the repository cannot be cloned; check refresh.dvc.repo"),
+        ({"repo": "ext::sh -c touch% pwned"}, "the repository cannot be cloned; check refresh.dvc.repo"),
         ({"rev": "v9"}, "no such revision in the repository; check refresh.dvc.rev"),
         ({"path": "churn/none.csv"}, "no such file in the repository; check refresh.dvc.path"),
         (None, "refresh.source dvc needs refresh.dvc: {repo: <Git URL or path>, path: <file>, rev: <optional>}"),
@@ -236,6 +239,7 @@ def test_a_dvc_source_that_cannot_be_read_stops_with_one_line(
     [line] = err
     assert line.startswith("error: ") and expected in line, line
     assert nothing_written(refreshing, before)
+    assert not (refreshing.root / "pwned").exists()
 
 
 def schema_change(project) -> None:
