@@ -9,9 +9,11 @@ DVC versions it through `dvc.lock`, which records its hash as a dependency of `i
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -41,6 +43,10 @@ CRUFT_JSON = Path(".cruft.json")
 # DVC's lock and the embedded registry. `.git` and `.cruft.json` are written anew in every copy
 # cruft regenerates to compute an update, so they are left out of its diff too.
 UPDATE_SKIP = [".git", ".cruft.json", "data", "params.yaml", "expectations/suite.json", "dvc.lock", "mlflow.db"]
+# Bytecode and tool caches are never part of a project: a template copy that holds them does not
+# pass them on, and an update skips them (an older template's hook wrote bytecode when it ran).
+GENERATED = ("__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".ipynb_checkpoints", ".DS_Store")
+UPDATE_SKIP += [f"**/{name}" for name in GENERATED] + ["**/*.pyc"]
 
 
 def place_data(answers: dict) -> None:
@@ -69,17 +75,38 @@ def choose_license(answers: dict) -> None:
     shutil.rmtree(LICENSES)
 
 
-def resolve_data_path(raw: str, answers: dict) -> Path:
-    """Resolve a relative data path from the folder cookiecutter was run in.
+def origin_dir(answers: dict) -> Path:
+    """Return the folder cookiecutter was started in (as pre_gen_project.origin_dir does).
 
-    Hooks cannot import each other, so this repeats pre_gen_project.resolve_data_path;
+    Hooks cannot import each other, so this repeats pre_gen_project's functions;
     tests/test_hooks.py checks the two agree.
     """
+    return Path(os.environ.get("PWD") or answers.get("_output_dir") or ".")
+
+
+def resolve_data_path(raw: str, answers: dict) -> Path:
+    """Resolve a relative data path from the folder cookiecutter was run in (as pre_gen_project does)."""
     path = Path(os.path.expanduser(raw.strip()))
-    if path.is_absolute():
-        return path
-    origin = os.environ.get("PWD") or answers.get("_output_dir") or "."
-    return Path(origin) / path
+    return path if path.is_absolute() else origin_dir(answers) / path
+
+
+def template_dir(answers: dict) -> str:
+    """Return the template's folder as an absolute path; cookiecutter passes a local one as typed.
+
+    cookiecutter runs hooks from inside the template folder, so the working folder of this hook's
+    parent (the cookiecutter process) is that folder where the system shows it (Linux /proc);
+    elsewhere the path is read from where cookiecutter was started.
+    """
+    raw = os.path.expanduser(str(answers.get("_repo_dir", "")))
+    if not raw or os.path.isabs(raw):
+        return raw
+    candidates = [os.path.join(origin_dir(answers), raw)]
+    with contextlib.suppress(OSError):
+        candidates.insert(0, os.readlink(f"/proc/{os.getppid()}/cwd"))
+    found = next(
+        (path for path in candidates if os.path.isfile(os.path.join(path, "cookiecutter.json"))), candidates[-1]
+    )
+    return os.path.abspath(found)
 
 
 def record_answers(answers: dict) -> None:
@@ -89,6 +116,7 @@ def record_answers(answers: dict) -> None:
 
 def write_suite(answers: dict) -> None:
     """Profile the raw data with the project's own profiler (standard library only)."""
+    sys.dont_write_bytecode = True  # no __pycache__ in the project, nor in the copies cruft diffs to update it
     sys.path.insert(0, "src")
     profile = importlib.import_module(f"{answers['package_name']}.profile")
     suite = profile.profile_columns(profile.read_columns(RAW_DATA))
@@ -153,12 +181,12 @@ def template_source(answers: dict) -> dict:
     from cookiecutter.config import BUILTIN_ABBREVIATIONS
     from cookiecutter.repository import expand_abbreviations, is_repo_url, is_zip_file
 
-    given, repo_dir = answers.get("_template", ""), answers.get("_repo_dir", "")
+    given, repo_dir = answers.get("_template", ""), template_dir(answers)
     commit = git_output(repo_dir, "rev-parse", "--verify", "--quiet", "HEAD")
     top = git_output(repo_dir, "rev-parse", "--show-toplevel") if commit else None
     directory = (git_output(repo_dir, "rev-parse", "--show-prefix") if commit else None) or ""
     remote = expand_abbreviations(given, BUILTIN_ABBREVIATIONS)
-    local = top or os.path.abspath(repo_dir or given)
+    local = top or repo_dir or os.path.abspath(given)
     template = remote if is_repo_url(remote) or is_zip_file(given) else local
     if commit is None:
         print(
@@ -187,6 +215,30 @@ def record_update_source(answers: dict, source: dict) -> None:
     CRUFT_JSON.write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def remove_generated_files() -> None:
+    """Delete bytecode and caches that a template copy may hold (they are never the project's)."""
+    for path in sorted(Path(".").rglob("*"), reverse=True):  # a folder's files before the folder
+        if path.name not in GENERATED and path.suffix != ".pyc":
+            continue
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
+def next_steps(answers: dict) -> str:
+    """Return what to run next, with the project folder as seen from where cookiecutter was run."""
+    project = os.getcwd()
+    folder = os.path.relpath(project, origin_dir(answers))
+    where = folder if not folder.startswith("..") else project
+    return (
+        f"Created {answers['project_name']} in {where}. Next:\n"
+        f"  cd {shlex.quote(where)}\n"
+        "  make setup pipeline status   # install, run the whole loop, show the champion\n"
+        "Then read README.md ('Quick start') and push to GitHub: the workflows run from the first push."
+    )
+
+
 def main() -> int:
     answers = json.loads(ANSWERS_JSON)
     source = template_source(answers)
@@ -198,7 +250,9 @@ def main() -> int:
     write_suite(answers)
     dvc_init(answers)
     record_update_source(answers, source)
+    remove_generated_files()
     git_commit(answers)
+    print(next_steps(answers))
     return 0
 
 

@@ -8,12 +8,14 @@ This file is itself rendered by Jinja, so template syntax in it is kept inside a
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import keyword
 import math
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +57,8 @@ METRIC_RANGES = {
 REMOTE_SCHEMES = {"s3": "s3://", "gcs": "gs://", "azure": "azure://"}
 TRACKING_SCHEMES = ("http://", "https://", "databricks", "sqlite:///", "postgresql://", "mysql://", "mssql://")
 MIN_ROWS = 50
+# More classes than this is almost always a quantity or an identifier, not a label.
+MAX_CLASSES = 50
 CRON_FIELDS = [  # name, low, high, names allowed in place of numbers
     ("minute", 0, 59, []),
     ("hour", 0, 23, []),
@@ -197,13 +201,37 @@ def check_tracking_uri(answers: dict) -> list[str]:
     return []
 
 
+def origin_dir(answers: dict) -> Path:
+    """Return the folder cookiecutter was started in, where a relative CSV path begins.
+
+    The shell's PWD, else the output folder (cookiecutter's default output folder is that one).
+    """
+    return Path(os.environ.get("PWD") or answers.get("_output_dir") or ".")
+
+
 def resolve_data_path(raw: str, answers: dict) -> Path:
     """Resolve a relative data path from the folder cookiecutter was run in."""
     path = Path(os.path.expanduser(raw))
-    if path.is_absolute():
-        return path
-    origin = os.environ.get("PWD") or answers.get("_output_dir") or "."
-    return Path(origin) / path
+    return path if path.is_absolute() else origin_dir(answers) / path
+
+
+def template_dir(answers: dict) -> Path:
+    """Return the template's folder as an absolute path; cookiecutter passes a local one as typed.
+
+    cookiecutter runs hooks from inside the template folder, so the working folder of this hook's
+    parent (the cookiecutter process) is that folder where the system shows it (Linux /proc);
+    elsewhere the path is read from where cookiecutter was started.
+    """
+    raw = os.path.expanduser(str(answers.get("_repo_dir", "")))
+    if not raw or os.path.isabs(raw):
+        return Path(raw)
+    candidates = [os.path.join(origin_dir(answers), raw)]
+    with contextlib.suppress(OSError):
+        candidates.insert(0, os.readlink(f"/proc/{os.getppid()}/cwd"))
+    found = next(
+        (path for path in candidates if os.path.isfile(os.path.join(path, "cookiecutter.json"))), candidates[-1]
+    )
+    return Path(os.path.abspath(found))
 
 
 def check_csv(answers: dict) -> list[str]:
@@ -229,13 +257,34 @@ def check_csv(answers: dict) -> list[str]:
     ragged = next((number for number, row in enumerate(rows, start=2) if len(row) != len(header)), None)
     if ragged:
         return [f"data_path={raw!r}: line {ragged} has a different number of fields than the header"]
-    labels = [row[header.index(target)] for row in rows if row[header.index(target)].strip()]
+    labels = [row[header.index(target)].strip() for row in rows if row[header.index(target)].strip()]
     if len(labels) < MIN_ROWS:
         return [f"data_path={raw!r}: {len(labels)} rows with a target value; at least {MIN_ROWS} are needed"]
-    if len(set(labels)) < 2:
-        return [f"target_column={target!r}: has a single value in {raw}; nothing to learn"]
-    if answers.get("task") == "regression" and not all(_is_number(label) for label in labels):
-        return [f"target_column={target!r}: task='regression' needs a numeric target; found non-numbers in {raw}"]
+    return check_target(labels, answers.get("task"), f"target_column={target!r}", raw)
+
+
+def check_target(labels: list[str], task: str | None, name: str, raw: str) -> list[str]:
+    """Refuse a target that contradicts the task: one value, text to regress, a quantity to classify."""
+    distinct = set(labels)
+    if len(distinct) < 2:
+        return [f"{name}: has a single value in {raw}; nothing to learn"]
+    numeric = all(_is_number(label) for label in distinct)
+    if task == "regression" and not numeric:
+        return [f"{name}: task='regression' needs a numeric target; found non-numbers in {raw}"]
+    if task != "classification":
+        return []
+    fractional = sorted((label for label in distinct if numeric and not float(label).is_integer()), key=float)
+    if fractional:
+        examples = ", ".join(fractional[:3])
+        return [
+            f"{name}: task='classification' needs class labels, but {raw} holds {len(distinct)} different "
+            f"numbers with fractions (e.g. {examples}); for a quantity choose task='regression'"
+        ]
+    if len(distinct) > MAX_CLASSES:
+        return [
+            f"{name}: {len(distinct)} different values in {raw}; task='classification' allows at most "
+            f"{MAX_CLASSES} classes; for a quantity choose task='regression'"
+        ]
     return []
 
 
@@ -278,7 +327,7 @@ def check_answers_are_literal(answers: dict, given: dict) -> list[str]:
     if "_repo_dir" not in answers:  # `cruft update` regenerates from the recorded answers, with no template folder
         return check_template_syntax(answers, given, {key: value for key, value in answers.items() if key[:1] != "_"})
     try:
-        path = Path(answers.get("_repo_dir", "")) / "cookiecutter.json"
+        path = template_dir(answers) / "cookiecutter.json"
         defaults = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         return [f"cannot read the template's cookiecutter.json to check the answers: {error}"]
@@ -322,12 +371,52 @@ def remove_folders_after_refusal(answers: dict) -> None:
         subprocess.Popen(command, cwd=output_dir, stdin=quiet, stdout=quiet, stderr=quiet, start_new_session=True)
 
 
+def replay_file(answers: dict) -> Path | None:
+    """Return the file where cookiecutter saved these answers before this hook ran, if it did.
+
+    cookiecutter names it after the template folder, in its replay_dir; `cruft create` and other
+    tools that drive generation directly save nothing.
+    """
+    try:
+        from cookiecutter.config import get_user_config
+        from cookiecutter.exceptions import CookiecutterException
+
+        try:
+            replay_dir = Path(get_user_config()["replay_dir"])
+        except CookiecutterException:
+            return None
+    except ImportError:
+        return None
+    path = replay_dir / f"{os.path.basename(os.path.abspath(template_dir(answers)))}.json"
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))["cookiecutter"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    same = ("_output_dir", "project_slug", "package_name")
+    return path if all(saved.get(key) == answers.get(key) for key in same) else None
+
+
+def replay_hint(answers: dict) -> str | None:
+    """Say how to bake again without answering every question again."""
+    path = replay_file(answers)
+    if path is None:
+        return None
+    template = shlex.quote(str(answers.get("_template", "")))
+    return (
+        f"hint: your answers are kept in {path}; correct the value named above there, then run: "
+        f"cookiecutter --replay-file {shlex.quote(str(path))} {template}"
+    )
+
+
 def main() -> int:
     answers = json.loads(ANSWERS_JSON)
     errors = check_answers_are_literal(answers, json.loads(GIVEN_ANSWERS_JSON)) + validate(answers)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     if errors:
+        hint = replay_hint(answers)
+        if hint:
+            print(hint, file=sys.stderr)
         remove_folders_after_refusal(answers)
     return 1 if errors else 0
 

@@ -28,11 +28,15 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "report": "Write the Markdown report of a training run.",
     "status": "Show the registered versions that carry an alias.",
     "registry": "Fetch (pull) or publish (push) the embedded registry on branch mlflow-registry.",
+    "repro": "Run the DVC pipeline (dvc repro) that changed, printing the project's own lines.",
 }
 
 ENTRY_POINTS = {"rollback": ("promote", "rollback_main"), "registry": ("registry_branch", "main")}
 # No usage data leaves the machine unless the user opts in by setting these to false.
 TELEMETRY_OFF = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
+# MLflow's INFO lines ("Creating initial MLflow database tables ...") repeat what the commands say;
+# its warnings and errors still show. MLFLOW_LOGGING_LEVEL=INFO in the environment brings them back.
+LIBRARY_LOGGING = {"MLFLOW_LOGGING_LEVEL": "WARNING"}
 
 
 def usage() -> str:
@@ -53,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"error: unknown command {command!r}; choose one of: {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
-    for name, value in TELEMETRY_OFF.items():
+    for name, value in {**TELEMETRY_OFF, **LIBRARY_LOGGING}.items():
         os.environ.setdefault(name, value)
     module_name, function = ENTRY_POINTS.get(command, (command, "main"))
     try:

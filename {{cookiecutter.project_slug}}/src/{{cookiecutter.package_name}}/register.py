@@ -12,8 +12,14 @@ Exit codes: 0 registered, 1 refused, 2 a bad setting or input, 4 the registry co
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
+import logging
+import re
 import subprocess
+import sys
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -95,11 +101,22 @@ def existing_version(registry: Registry, model_md5: str) -> str | None:
     return str(min(int(found.version) for found in versions)) if versions else None  # a str, like aliases
 
 
+def serving_rows(features: Any) -> Any:
+    """Return the rows with integer columns as floats, the type that can also hold a missing value.
+
+    The pipeline imputes missing numbers, so an integer column is declared as a double in the
+    signature: a row with an empty cell in it is then accepted when the model is served.
+    """
+    integers = features.select_dtypes(include="integer").columns
+    return features.astype({column: "float64" for column in integers})
+
+
 def signature_for(model: Any, features: Any) -> Any:
     """Infer the serving signature from the holdout rows as they are read, so raw rows are accepted."""
     from mlflow.models import infer_signature
 
-    return infer_signature(features, model.predict(features))
+    rows = serving_rows(features)
+    return infer_signature(rows, model.predict(rows))
 
 
 def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: dict) -> str:
@@ -108,6 +125,9 @@ def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: di
     import mlflow
     import mlflow.sklearn
     from skops.io import dumps, get_untrusted_types
+
+    # The serving requirements are given below; MLflow's guess at pip's own version is not needed.
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
 
     name = section(params, "register")["model_name"]
     model = joblib.load(args.model)
@@ -130,7 +150,7 @@ def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: di
             model,
             name="model",
             signature=signature_for(model, features),
-            input_example=features.head(5),
+            input_example=serving_rows(features.head(5)),
             pip_requirements=[f"{package}=={metadata.version(package)}" for package in SERVING_REQUIREMENTS],
             # The types of a model this project just trained; listing them lets MLflow's safe
             # (skops) format store and later load it.
@@ -144,6 +164,22 @@ def version_tags(params: dict, args: argparse.Namespace, model_md5: str) -> dict
     return {**git_provenance(), **data_hashes(lock or {}), "model_md5": model_md5}
 
 
+# What mlflow.register_model prints on stderr for every registration; `register` says it in one line.
+MLFLOW_NOTICES = re.compile(r"^(Successfully registered model |Registered model .* already exists|Created version )")
+
+
+def quietly(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Run `call`, passing on what it prints to stderr except MLflow's routine registration notices."""
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(printed):
+            return call(*args, **kwargs)
+    finally:
+        for line in printed.getvalue().splitlines():
+            if not MLFLOW_NOTICES.match(line):
+                print(line, file=sys.stderr)
+
+
 def create_version(registry: Registry, model_uri: str, tags: dict[str, str]) -> str:
     """Register the logged model with every tag in one call, so no version is ever half-tagged."""
     import mlflow
@@ -151,7 +187,7 @@ def create_version(registry: Registry, model_uri: str, tags: dict[str, str]) -> 
     def create() -> str:
         # A retried create first looks for the version an earlier attempt may have made before its answer was lost.
         found = existing_version(registry, tags["model_md5"])
-        return found or str(mlflow.register_model(model_uri, registry.name, tags=tags).version)
+        return found or str(quietly(mlflow.register_model, model_uri, registry.name, tags=tags).version)
 
     return registry.call("registering the model", create, write=True)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 
 from .aliases import describe_moves, last_moves, pending
 from .errors import fail
@@ -39,26 +41,68 @@ def describe_last_moves(registry, count: int) -> list[str]:
     return lines
 
 
+def settings_behind(decision: dict) -> list[str]:
+    """Name the params.yaml settings that made a failed gate fail, with their values."""
+    from .metrics import METRICS, is_worse, meets_threshold
+
+    metric, threshold, tolerance = decision.get("metric"), decision.get("threshold"), decision.get("tolerance")
+    candidate, champion = decision.get("candidate"), decision.get("champion") or {}
+    if metric not in METRICS or not isinstance(candidate, int | float) or candidate != candidate:
+        return [f"gate.threshold = {threshold} (on gate.metric = {metric})"]
+    settings = []
+    if not meets_threshold(metric, candidate, threshold):
+        settings.append(f"gate.threshold = {threshold} (on gate.metric = {metric})")
+    if "error" in champion and not champion.get("schema_change_allowed"):
+        settings.append("gate.allow_schema_change (true only when the change of columns is deliberate)")
+    elif isinstance(champion.get("value"), int | float) and is_worse(metric, candidate, champion["value"], tolerance):
+        settings.append(f"gate.tolerance = {tolerance} (how much worse than the champion still passes)")
+    return settings
+
+
+def describe_last_gate(path: str | Path) -> list[str]:
+    """Explain a failed gate from its decision file: why, and which settings decide it; nothing after a pass."""
+    try:
+        decision = json.loads(Path(path).read_text(encoding="utf-8"))
+        passed, reasons = decision["passed"], [str(reason) for reason in decision["reasons"]]
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        return [f"last gate decision: {path} cannot be read ({' '.join(str(error).split())}); run `make repro`"]
+    if passed:
+        return []
+    lines = [f"last gate decision ({path}): FAILED, so `make register` registers nothing:"]
+    lines += [f"  - {' '.join(reason.split())}" for reason in reasons]
+    settings = settings_behind(decision)
+    if settings:
+        lines.append(f"  settings in params.yaml: {'; '.join(settings)}; or improve the model (train section)")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="status", description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=5, help="how many of the last alias moves to show")
     parser.add_argument("--params", default="params.yaml")
+    parser.add_argument("--gate", default="reports/gate.json", help="the last gate decision, explained if it failed")
     args = parser.parse_args(argv)
     try:
         registry = connect(section(load_params(args.params), "register"))
         versions = describe_versions(registry)  # read before printing, so a failure is one line
+        last_gate = describe_last_gate(args.gate)
         print(f"registry: {redact(registry.uri)}")
-        print(
-            "\n".join(versions)
-            if versions
-            else f"model {registry.name!r}: no aliased versions yet; run `make pipeline`"
-        )
+        if versions:
+            print("\n".join(versions))
+        elif last_gate:
+            print(f"model {registry.name!r}: no aliased versions yet: the last gate failed (below)")
+        else:
+            print(f"model {registry.name!r}: no aliased versions yet; run `make pipeline`")
         interrupted = pending(registry)
         if interrupted:
             print(f"interrupted {interrupted['command']} to complete: {describe_moves(interrupted['moves'])}")
         moves = describe_last_moves(registry, args.moves)
         if moves:
             print("last alias moves (newest first):", *moves, sep="\n")
+        if last_gate:
+            print(*last_gate, sep="\n")
     except (RegistryError, ParamsError) as error:  # exit 4 and 2
         return fail(error)
     return 0
