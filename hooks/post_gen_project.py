@@ -39,14 +39,9 @@ LICENSE = Path("LICENSE")
 DVC_GITIGNORE = "/config.local\n/tmp\n/cache\n"
 DVCIGNORE = "# Patterns of files DVC should ignore (same syntax as .gitignore).\n"
 CRUFT_JSON = Path(".cruft.json")
-# What a template update must never touch: the data, the parameter values, the expectation suite,
-# DVC's lock and the embedded registry. `.git` and `.cruft.json` are written anew in every copy
-# cruft regenerates to compute an update, so they are left out of its diff too.
-UPDATE_SKIP = [".git", ".cruft.json", "data", "params.yaml", "expectations/suite.json", "dvc.lock", "mlflow.db"]
 # Bytecode and tool caches are never part of a project: a template copy that holds them does not
-# pass them on, and an update skips them (an older template's hook wrote bytecode when it ran).
+# pass them on. (What a template update skips is pyproject.toml's [tool.cruft] skip.)
 GENERATED = ("__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".ipynb_checkpoints", ".DS_Store")
-UPDATE_SKIP += [f"**/{name}" for name in GENERATED] + ["**/*.pyc"]
 
 
 def place_data(answers: dict) -> None:
@@ -211,7 +206,7 @@ def record_update_source(answers: dict, source: dict) -> None:
     if source["commit"] is None:
         return
     recorded = {key: value for key, value in answers.items() if key not in UNRECORDED}
-    state = {**source, "context": {"cookiecutter": recorded}, "skip": UPDATE_SKIP}
+    state = {**source, "context": {"cookiecutter": recorded}}
     CRUFT_JSON.write_text(json.dumps(state, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 

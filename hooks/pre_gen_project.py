@@ -54,6 +54,9 @@ METRIC_RANGES = {
     "classification": {"roc_auc": (0.0, 1.0), "accuracy": (0.0, 1.0), "f1": (0.0, 1.0)},
     "regression": {"r2": (-math.inf, 1.0), "rmse": (0.0, math.inf), "mae": (0.0, math.inf)},
 }
+HIGHER_IS_BETTER = {"roc_auc", "accuracy", "f1", "r2"}
+# params.yaml's gate.tolerance as baked (a test keeps them equal).
+DEFAULT_TOLERANCE = 0.01
 REMOTE_SCHEMES = {"s3": "s3://", "gcs": "gs://", "azure": "azure://"}
 TRACKING_SCHEMES = ("http://", "https://", "databricks", "sqlite:///", "postgresql://", "mysql://", "mssql://")
 MIN_ROWS = 50
@@ -121,6 +124,16 @@ def check_metric(answers: dict) -> list[str]:
     low, high = ranges[metric]
     if not (math.isfinite(threshold) and low <= threshold <= high):
         return [f"metric_threshold={raw!r}: outside the range of {metric}; allowed: {low} to {high}"]
+    # The project's params check refuses a gate.tolerance that is not below the distance from the
+    # threshold to the metric's best value (see params.py); the bake leaves room for the default one.
+    best = high if metric in HIGHER_IS_BETTER else low
+    if 0 < abs(best - threshold) <= DEFAULT_TOLERANCE:
+        limit = best - DEFAULT_TOLERANCE if metric in HIGHER_IS_BETTER else best + DEFAULT_TOLERANCE
+        return [
+            f"metric_threshold={raw!r}: too close to the best {metric} ({best:g}) for the gate's tolerance "
+            f"{DEFAULT_TOLERANCE}; allowed: {best:g} exactly, or {'below' if metric in HIGHER_IS_BETTER else 'above'} "
+            f"{limit:g}"
+        ]
     return []
 
 

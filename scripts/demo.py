@@ -45,7 +45,7 @@ def main() -> int:
     print("\nmetrics (holdout):", ", ".join(f"{key}={value:.4g}" for key, value in metrics.items()))
     print("gate:", "passed" if gate["passed"] else "failed", "-", "; ".join(gate["reasons"]))
     print("reports:")
-    for path in ("reports/metrics.json", "reports/gate.json", "reports/plots/", "reports/validation/docs/index.html"):
+    for path in ("reports/metrics.json", "reports/gate.json", "reports/plots/", "reports/validation/docs/report.html"):
         print(f"  {project / path}")
     return 0
 

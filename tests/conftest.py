@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+
+# Users' machines write bytecode; with PYTHONDONTWRITEBYTECODE set, .pyc files that break template
+# updates would stay hidden. Every command the tests start inherits this environment.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 CONTEXT = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))

@@ -43,6 +43,12 @@ def bad_csvs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         frame.to_csv(paths[name], index=False)
     paths["good"] = folder / "good.csv"
     good.to_csv(paths["good"], index=False)
+    continuous = good.assign(tip=(good["monthly charges"].fillna(50) / 7).round(2)).drop(columns="churned")
+    files["continuous"] = continuous.rename(columns={"tip": "churned"})
+    files["many_classes"] = good.assign(churned=range(len(good)))
+    for name in ("continuous", "many_classes"):
+        paths[name] = folder / f"{name}.csv"
+        files[name].to_csv(paths[name], index=False)
     paths["binary"] = folder / "binary.csv"
     paths["binary"].write_bytes(b"\xff\xfe\x00\x00garbage\x00\x81")
     paths["ragged"] = folder / "ragged.csv"
@@ -89,6 +95,18 @@ REJECTED = {  # id: (answers, words the error line must contain)
     "csv no features": ({**CSV, "data_path": "no_features"}, "needs at least one feature column"),
     "csv not utf8": ({**CSV, "data_path": "binary"}, "cannot be read as a UTF-8 CSV file"),
     "csv ragged": ({**CSV, "data_path": "ragged"}, "line 62 has a different number of fields"),
+    "classification continuous target": (
+        {**CSV, "data_path": "continuous"},
+        "task='classification' needs class labels, but",
+    ),
+    "classification too many classes": (
+        {**CSV, "data_path": "many_classes"},
+        "240 different values in",
+    ),
+    "threshold leaves no room for the tolerance": (
+        {"metric_threshold": "0.995"},
+        "metric_threshold='0.995': too close to the best roc_auc (1) for the gate's tolerance 0.01",
+    ),
     "regression text target": (
         {**CSV, "task": "regression", "primary_metric": "r2", "metric_threshold": "0.1", "data_path": "good"},
         "task='regression' needs a numeric target",
@@ -313,3 +331,29 @@ def test_dvc_config_turns_analytics_off_for_every_remote():
 def test_answers_cannot_be_checked_without_the_template_defaults(tmp_path):
     errors = pre_gen.check_answers_are_literal({"_repo_dir": str(tmp_path)}, {})
     assert len(errors) == 1 and errors[0].startswith("cannot read the template's cookiecutter.json")
+
+
+def test_hook_metric_directions_and_tolerance_match_the_project():
+    """The bake's threshold check uses the project's metric directions and params.yaml's tolerance."""
+    metrics = load_module(SLUG_DIR / "src/{{cookiecutter.package_name}}/metrics.py", "project_metrics")
+    higher = {name for name, metric in metrics.METRICS.items() if metric.higher_is_better}
+    assert higher == pre_gen.HIGHER_IS_BETTER
+    params = (SLUG_DIR / "params.yaml").read_text()
+    assert f"tolerance: {pre_gen.DEFAULT_TOLERANCE} " in params
+
+
+@pytest.mark.parametrize(
+    ("labels", "task", "accepted"),
+    [
+        (["0", "1"] * 30, "classification", True),
+        (["1.0", "2.0", "3.0"] * 20, "classification", True),  # whole numbers written as floats are classes
+        (["yes", "no"] * 30, "classification", True),
+        ([f"{value / 3:.2f}" for value in range(60)], "classification", False),
+        ([str(value) for value in range(60)], "classification", False),
+        ([f"{value / 3:.2f}" for value in range(60)], "regression", True),
+        (["a", "b"] * 30, "regression", False),
+        (["1"] * 60, "regression", False),
+    ],
+)
+def test_target_must_fit_the_task(labels, task, accepted):
+    assert (pre_gen.check_target(labels, task, "target_column='y'", "data.csv") == []) is accepted

@@ -101,22 +101,23 @@ def existing_version(registry: Registry, model_md5: str) -> str | None:
     return str(min(int(found.version) for found in versions)) if versions else None  # a str, like aliases
 
 
-def serving_rows(features: Any) -> Any:
-    """Return the rows with integer columns as floats, the type that can also hold a missing value.
-
-    The pipeline imputes missing numbers, so an integer column is declared as a double in the
-    signature: a row with an empty cell in it is then accepted when the model is served.
-    """
-    integers = features.select_dtypes(include="integer").columns
-    return features.astype({column: "float64" for column in integers})
-
-
 def signature_for(model: Any, features: Any) -> Any:
-    """Infer the serving signature from the holdout rows as they are read, so raw rows are accepted."""
-    from mlflow.models import infer_signature
+    """Infer the serving signature from the holdout rows as they are read, so raw rows are accepted.
 
-    rows = serving_rows(features)
-    return infer_signature(rows, model.predict(rows))
+    An integer column is declared as "any" value, optional: MLflow would refuse a missing value in
+    a `long` column and an integer in a `double` one, and the pipeline imputes either.
+    """
+    from mlflow.models import infer_signature
+    from mlflow.models.signature import ModelSignature
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    integers = set(features.select_dtypes(include="integer").columns)
+    inferred = infer_signature(features.astype({name: "float64" for name in integers}), model.predict(features))
+    inputs = [
+        ColSpec(AnyType(), spec.name, required=False) if spec.name in integers else spec
+        for spec in inferred.inputs.inputs
+    ]
+    return ModelSignature(Schema(inputs), inferred.outputs)
 
 
 def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: dict) -> str:
@@ -150,7 +151,7 @@ def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: di
             model,
             name="model",
             signature=signature_for(model, features),
-            input_example=serving_rows(features.head(5)),
+            input_example=features.head(5),
             pip_requirements=[f"{package}=={metadata.version(package)}" for package in SERVING_REQUIREMENTS],
             # The types of a model this project just trained; listing them lets MLflow's safe
             # (skops) format store and later load it.

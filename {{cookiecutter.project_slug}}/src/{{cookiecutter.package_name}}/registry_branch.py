@@ -1,7 +1,8 @@
 """Registry branch: keep the embedded MLflow registry in the repository, on branch `mlflow-registry`.
 
 Without a tracking server, the registry is the sqlite file `mlflow.db` with the model files in
-`mlruns/`. `registry pull` fetches them from the branch; `registry push` publishes them back:
+`mlruns/`. `registry pull` fetches them from the branch; `registry push` publishes them back;
+`registry relocate` points the store at this folder after the project was moved or renamed:
 
 - The branch holds one commit with no parent (`mlflow.db`, `mlruns/`, `registry.json`, and
   `moves.jsonl`, one line per push: who, from which commit, the aliases after it). Each push
@@ -240,6 +241,45 @@ def rewrite_paths(database: Path, old_root: str, new_root: str) -> None:
     connection.close()
 
 
+def recorded_roots(database: Path) -> set[str]:
+    """Return the project folders whose mlruns/ the store's artifact paths point into."""
+    roots = set()
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            for table, column in PATH_COLUMNS:
+                for (location,) in connection.execute(f"SELECT {column} FROM {table}"):
+                    path = (location or "").removeprefix("file://")
+                    head, found, _ = f"{path}/".partition(f"/{ARTIFACTS}/")
+                    if found and os.path.isabs(head):
+                        roots.add(head or "/")
+        connection.close()
+    except sqlite3.Error as error:
+        raise BranchError(f"{database.name} is not a readable MLflow registry: {error}") from None
+    return roots
+
+
+def relocate() -> str:
+    """Point the embedded store's artifact paths at this folder, after the project was moved or renamed.
+
+    A store that was as last fetched or pushed stays so: the state records its new hash.
+    """
+    database, here = Path(DATABASE), str(Path.cwd())
+    if not database.exists():
+        return f"registry: no embedded registry here ({DATABASE}); nothing to relocate"
+    roots = recorded_roots(database) - {here}
+    if not roots:
+        return f"registry: {DATABASE} already points at {here}"
+    if len(roots) > 1:
+        raise BranchError(f"{DATABASE} records model files under several folders ({', '.join(sorted(roots))})")
+    state = read_state()
+    unchanged = bool(state) and digest(database) == state["database"]
+    (old,) = roots
+    rewrite_paths(database, old, here)
+    if unchanged:
+        write_state(state["commit"], digest(database))
+    return f"registry: {DATABASE} moved from {old} to {here}: model files are read from {here}/{ARTIFACTS}"
+
+
 def check_models(database: Path, root: str, files_at: Path | None = None) -> None:
     """Refuse a store whose model files are not all in `root`/mlruns, each with its MLmodel file.
 
@@ -257,9 +297,11 @@ def check_models(database: Path, root: str, files_at: Path | None = None) -> Non
     for version, location in rows:
         folder = Path(os.path.normpath((location or "").removeprefix("file://")))
         if not folder.is_relative_to(top):
+            moved = f"{os.sep}{ARTIFACTS}{os.sep}" in f"{folder}{os.sep}" and files_at is not None
+            remedy = "; if the project folder was moved or renamed, run `make relocate` first" if moved else ""
             raise BranchError(
                 f"model version {version}'s files are recorded at {location}, outside {top}: only model "
-                f"files in {ARTIFACTS}/ of the project travel with the registry"
+                f"files in {ARTIFACTS}/ of the project travel with the registry{remedy}"
             )
         present = (files_at / ARTIFACTS / folder.relative_to(top)) if files_at else folder
         if not (present / "MLmodel").is_file():
@@ -499,7 +541,7 @@ def push(remote: Remote, settings: dict[str, Any], keep: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="registry", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["pull", "push"])
+    parser.add_argument("action", choices=["pull", "push", "relocate"])
     parser.add_argument("--remote", default="origin", help="the git remote that holds the branch (default origin)")
     parser.add_argument("--force", action="store_true", help="pull: discard local registrations not in the branch")
     parser.add_argument("--keep", type=int, default=DEFAULT_KEEP, help="push: versions without an alias to keep")
@@ -508,10 +550,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep < 0:
         return fail(f"--keep {args.keep}: must be 0 or more")
     try:
-        settings = section(load_params(args.params), "register")
-        embedded_only(settings)
-        remote = Remote(args.remote)
-        message = pull(remote, args.force) if args.action == "pull" else push(remote, settings, args.keep)
+        if args.action == "relocate":  # the local store's own paths, whichever registry is in use
+            message = relocate()
+        else:
+            settings = section(load_params(args.params), "register")
+            embedded_only(settings)
+            remote = Remote(args.remote)
+            message = pull(remote, args.force) if args.action == "pull" else push(remote, settings, args.keep)
     except (ParamsError, RegistryError, BranchError, LocalChange) as error:
         return fail(error)
     print(" ".join(message.split()))  # one line, whatever the branch's manifest holds

@@ -67,13 +67,13 @@ def test_champion_predicts_raw_holdout_rows_and_its_input_example(task: str, reg
     assert len(served.predict(example)) == len(example)
 
     gaps = rows.head(3).copy()
-    for column in gaps.select_dtypes("float").columns:
+    for column in gaps.select_dtypes(["float", "integer"]).columns:  # an integer column with a gap is a float
         gaps[column] = np.nan
     text_like = list(gaps.select_dtypes("object").columns)
     for missing in (np.nan, None):  # an empty CSV cell, and a JSON null in a served request
         for column in text_like:
             gaps[column] = pd.Series([missing] * len(gaps), index=gaps.index, dtype=object)
-        # Floats, categories and text may all be missing at serving time.
+        # Numbers, categories and text may all be missing at serving time.
         assert len(served.predict(gaps)) == 3
 
 
