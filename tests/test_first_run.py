@@ -9,6 +9,7 @@ that is moved after a run (the next command repairs it and `make registry-push` 
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -30,10 +31,10 @@ MLFLOW_NOISE = ("Failed to resolve installed pip version", "Inferred schema cont
 
 def shell(line: str, cwd: Path, check: bool = True) -> subprocess.CompletedProcess:
     """Run one README line as a user types it, in a shell, with the user's environment."""
-    env = {**subprocess.os.environ, **IDENTITY}
+    env = {**os.environ, **IDENTITY}
     env.pop("VIRTUAL_ENV", None)  # as in a new terminal, not inside the template's test environment
-    env["PATH"] = subprocess.os.pathsep.join(
-        part for part in env["PATH"].split(subprocess.os.pathsep) if not part.startswith(str(Path(sys.prefix)))
+    env["PATH"] = os.pathsep.join(
+        part for part in env["PATH"].split(os.pathsep) if not part.startswith(str(Path(sys.prefix)))
     )
     result = subprocess.run(line, shell=True, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
     if check and result.returncode != 0:
@@ -104,8 +105,8 @@ def test_a_first_run_whose_gate_fails_offers_nothing_and_says_why(clone, tmp_pat
     """A classification CSV whose honest model misses the baked threshold: the common first run on real data."""
     classification_csv().to_csv(tmp_path / "mine.csv", index=False)
     python = clone / ".venv/bin/python"
-    answers = f"dataset=csv data_path=mine.csv target_column=churned metric_threshold=0.98 project_name=Strict"
-    shell(f"{python} -m cookiecutter --no-input {subprocess.os.path.relpath(clone, tmp_path)} {answers}", tmp_path)
+    answers = "dataset=csv data_path=mine.csv target_column=churned metric_threshold=0.98 project_name=Strict"
+    shell(f"{python} -m cookiecutter --no-input {os.path.relpath(clone, tmp_path)} {answers}", tmp_path)
     project = tmp_path / "strict"
     failed = shell("make setup pipeline", project, check=False)
     assert failed.returncode != 0

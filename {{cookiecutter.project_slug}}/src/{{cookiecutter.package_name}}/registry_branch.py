@@ -261,23 +261,34 @@ def recorded_roots(database: Path) -> set[str]:
 def relocate() -> str:
     """Point the embedded store's artifact paths at this folder, after the project was moved or renamed.
 
-    A store that was as last fetched or pushed stays so: the state records its new hash.
+    Every path into another folder's mlruns/ is moved here, once each kept model's files are found
+    in this folder's mlruns/ (nothing is changed otherwise). A store that was as last fetched or
+    pushed stays so: the state records its new hash.
     """
     database, here = Path(DATABASE), str(Path.cwd())
     if not database.exists():
         return f"registry: no embedded registry here ({DATABASE}); nothing to relocate"
-    roots = recorded_roots(database) - {here}
+    roots = sorted(recorded_roots(database) - {here})
     if not roots:
         return f"registry: {DATABASE} already points at {here}"
-    if len(roots) > 1:
-        raise BranchError(f"{DATABASE} records model files under several folders ({', '.join(sorted(roots))})")
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+        locations = connection.execute("SELECT version, storage_location FROM model_versions").fetchall()
+    connection.close()
+    for version, location in locations:
+        path = (location or "").removeprefix("file://")
+        old = next((root for root in roots if path.startswith(f"{root}/{ARTIFACTS}/")), None)
+        if old is not None and not (Path(here) / path[len(old) + 1 :] / "MLmodel").is_file():
+            raise BranchError(
+                f"model version {version}'s files are not in {here}/{ARTIFACTS} (recorded at {location}): "
+                f"move the whole project folder, mlruns/ included, or run `make registry-pull`"
+            )
     state = read_state()
     unchanged = bool(state) and digest(database) == state["database"]
-    (old,) = roots
-    rewrite_paths(database, old, here)
+    for old in roots:
+        rewrite_paths(database, old, here)
     if unchanged:
         write_state(state["commit"], digest(database))
-    return f"registry: {DATABASE} moved from {old} to {here}: model files are read from {here}/{ARTIFACTS}"
+    return f"registry: {DATABASE} moved from {', '.join(roots)} to {here}: model files are read from {here}/{ARTIFACTS}"
 
 
 def check_models(database: Path, root: str, files_at: Path | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import cli, registry, status
+from {{ cookiecutter.package_name }} import cli, gate, registry, status
 
 SECRET = "s3cr3t-value"
 
@@ -216,6 +217,49 @@ def test_status_shows_each_version_with_its_aliases_and_the_last_moves(
 def test_status_of_an_empty_registry(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert status.main([]) == 0
     assert "model 'test-model': no aliased versions yet; run `make pipeline`" in capsys.readouterr().out
+
+
+def failed_decision(**changes: Any) -> dict[str, Any]:
+    decision = gate.decide("roc_auc", 0.95, 0.01, 0.82)
+    return {**decision, **changes}
+
+
+def test_status_after_a_failed_first_gate_says_why_and_which_setting(
+    client: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    decision = tmp_path / "gate.json"
+    decision.write_text(json.dumps(failed_decision()))
+    assert status.main(["--gate", str(decision)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "model 'test-model': no aliased versions yet: the last gate failed (below)"
+    assert lines[2] == f"last gate decision ({decision}): FAILED, so `make register` registers nothing:"
+    assert lines[3] == "  - roc_auc 0.8200 misses the threshold 0.95 (higher is better)"
+    assert lines[-1] == (
+        "  settings in params.yaml: gate.threshold = 0.95 (on gate.metric = roc_auc); "
+        "or improve the model (train section)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("champion", "setting"),
+    [
+        ({"version": "3", "value": 0.99}, "gate.tolerance = 0.01 (how much worse than the champion still passes)"),
+        ({"version": "3", "error": "column 'x' is missing"}, "gate.allow_schema_change"),
+    ],
+)
+def test_status_names_the_setting_behind_a_champion_comparison(champion: dict, setting: str) -> None:
+    decision = gate.decide("roc_auc", 0.8, 0.01, 0.9, champion)
+    assert decision["passed"] is False
+    assert [found.split(" (")[0] for found in status.settings_behind(decision)] == [setting.split(" (")[0]]
+
+
+def test_status_after_a_passed_gate_or_none_adds_nothing_and_an_unreadable_one_is_said(tmp_path: Path) -> None:
+    assert status.describe_last_gate(tmp_path / "absent.json") == []
+    (tmp_path / "passed.json").write_text(json.dumps(gate.decide("roc_auc", 0.8, 0.01, 0.9)))
+    assert status.describe_last_gate(tmp_path / "passed.json") == []
+    (tmp_path / "broken.json").write_text("{not json\n::error::x")
+    [line] = status.describe_last_gate(tmp_path / "broken.json")
+    assert line.startswith(f"last gate decision: {tmp_path / 'broken.json'} cannot be read (") and "\n" not in line
 
 
 def test_commands_turn_telemetry_off_unless_the_user_opted_in(

@@ -227,6 +227,40 @@ def test_a_push_without_the_model_files_is_refused(registered: Any, repository: 
     assert git(repository, "rev-parse", BRANCH) == before  # the models on the branch are kept
 
 
+def test_a_moved_project_is_relocated_and_pushes_again(registered: Any, repository: Path, project: Any, capsys) -> None:
+    """MLflow records absolute paths: a store written in another folder is pointed at this one."""
+    assert run(capsys, "push")[0] == 0
+    database, root, old = project.root / "mlflow.db", str(project.root), "/somewhere/else/project"
+    pushed = registry_branch.read_state()
+    registry_branch.rewrite_paths(database, root, old)  # what the store holds after `mv old here`
+    registry_branch.write_state(pushed["commit"], registry_branch.digest(database))
+    before = git(repository, "rev-parse", BRANCH)
+    code, _, err = run(capsys, "push")
+    assert code == 4 and err.count("\n") == 1
+    assert f"recorded at {old}/mlruns/" in err and "run `make relocate` first" in err
+    assert git(repository, "rev-parse", BRANCH) == before
+    code, out, err = run(capsys, "relocate")
+    assert code == 0, err
+    assert out.startswith(f"registry: mlflow.db moved from {old}")
+    assert out.endswith(f" to {root}: model files are read from {root}/mlruns\n")
+    assert registry_branch.recorded_roots(database) == {root}
+    code, out, err = run(capsys, "push")  # still the store as pushed: no pull needed first
+    assert code == 0, err
+    assert run(capsys, "relocate")[1] == f"registry: mlflow.db already points at {root}\n"
+
+
+def test_relocating_without_the_model_files_changes_nothing(
+    registered: Any, project: Any, tmp_path: Path, capsys
+) -> None:
+    database = project.root / "mlflow.db"
+    registry_branch.rewrite_paths(database, str(project.root), "/somewhere/else/project")
+    Path("mlruns").rename(tmp_path / "elsewhere")
+    before = registry_branch.digest(database)
+    code, _, err = run(capsys, "relocate")
+    assert code == 4 and "files are not in" in err and err.count("\n") == 1
+    assert registry_branch.digest(database) == before
+
+
 def test_a_pull_brings_back_missing_model_files(registered: Any, repository: Path, tmp_path: Path, capsys) -> None:
     assert run(capsys, "push")[0] == 0
     Path("mlruns").rename(tmp_path / "elsewhere")

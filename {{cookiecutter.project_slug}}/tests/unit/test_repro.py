@@ -1,0 +1,28 @@
+"""Repro: DVC's pipeline with the project's own lines; errors keep DVC's wording."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }} import repro
+
+
+def test_a_failed_gate_is_named_from_dvcs_error() -> None:
+    assert repro.failed_stage(RuntimeError("failed to reproduce 'gate': failed to run: python -m x gate")) == "gate"
+    assert repro.failed_stage(RuntimeError("failed to reproduce 'train': failed to run")) is None
+
+
+def test_outside_a_dvc_project_it_is_one_error_and_no_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    here = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        assert repro.main([]) == 1
+    finally:
+        os.chdir(here)
+    err = capsys.readouterr().err
+    assert "ERROR: you are not inside of a DVC repository" in err and "Traceback" not in err
