@@ -117,6 +117,8 @@ def check_metric(answers: dict) -> list[str]:
         return []  # the task itself is reported by check_choices
     if metric not in ranges:
         return [f"primary_metric={metric!r}: does not fit task={task!r}; allowed: {', '.join(ranges)}"]
+    if not str(raw or "").strip():
+        return []  # no absolute threshold: the gate demands a margin over a trivial baseline
     try:
         threshold = float(raw)
     except (TypeError, ValueError):

@@ -219,7 +219,13 @@ def register_model(client: Any) -> Callable[[Any], str]:
     import mlflow.sklearn
     from skops.io import dumps, get_untrusted_types
 
-    def register(model: Any, name: str = MODEL_NAME) -> str:
+    def register(model: Any, name: str = MODEL_NAME, trained_on: pd.DataFrame | None = None) -> str:
+        """Register `model`; with `trained_on`, record its training rows as `register` does."""
+        import tempfile
+
+        from {{ cookiecutter.package_name }}.register import training_record
+        from {{ cookiecutter.package_name }}.registry import TRAINING_ROWS
+
         mlflow.set_experiment(name)
         with mlflow.start_run():
             info = mlflow.sklearn.log_model(
@@ -229,7 +235,16 @@ def register_model(client: Any) -> Callable[[Any], str]:
                 pip_requirements=["scikit-learn"],  # given, so MLflow does not spend seconds inferring them
                 skops_trusted_types=get_untrusted_types(data=dumps(model)),
             )
-        return str(info.registered_model_version)
+            version = str(info.registered_model_version)
+            if trained_on is not None:
+                tags, data = training_record(trained_on, None)
+                with tempfile.TemporaryDirectory() as folder:
+                    path = Path(folder) / Path(TRAINING_ROWS).name
+                    path.write_bytes(data)
+                    mlflow.log_artifact(str(path), artifact_path=str(Path(TRAINING_ROWS).parent))
+                for tag, value in tags.items():
+                    mlflow.MlflowClient().set_model_version_tag(name, version, tag, value)
+        return version
 
     return register
 

@@ -28,6 +28,7 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "report": "Write the Markdown report of a training run.",
     "status": "Show the registered versions that carry an alias.",
     "registry": "Fetch (pull) or publish (push) the embedded registry on branch mlflow-registry.",
+    "holdout": "Record which rows the aliased versions trained on (migrate: versions made before that record).",
     "repro": "Run the DVC pipeline (dvc repro) that changed, printing the project's own lines.",
 }
 

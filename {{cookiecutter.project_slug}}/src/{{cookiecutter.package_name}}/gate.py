@@ -1,13 +1,21 @@
 """Gate: decide whether the candidate may replace the champion.
 
-The candidate passes only if its primary metric reaches `gate.threshold` and is not worse
-than the current champion, scored on the same holdout rows, by more than `gate.tolerance`.
-The first model is judged by the threshold alone; "no champion" is concluded only from the
-registry's definite answer that none exists. A champion that cannot score the holdout rows
-(feature columns removed or renamed) fails the gate unless `gate.allow_schema_change` is true,
-which is recorded in the decision. The decision, its reasons and the hashes of the inputs it
-judged are written as JSON. Exit codes: 0 passed, 1 failed (so `dvc repro` stops and nothing
-is registered), 2 a bad setting or input, 4 the registry could not answer.
+The candidate passes only if, on holdout rows it never trained on:
+- it beats a trivial baseline (scikit-learn's Dummy estimator fitted on the training rows,
+  scored on the same holdout) by `gate.baseline_margin` of the baseline's error, which works on
+  any data, and reaches `gate.threshold` when one is set;
+- no column gives the answer away (leakage.py), unless `gate.allow_leakage` accepts it;
+- it is not worse than the current champion by more than `gate.tolerance`, both scored on holdout
+  rows the champion never trained on. Each version records the rows it trained on (rows.py); a
+  champion without that record, or one that trained on too many of the holdout rows, fails the
+  gate (unless `gate.allow_unproven_champion` says so, recorded): its score would not be evidence.
+  `make holdout-migrate` records the rows of champions registered before this rule.
+"No champion" is concluded only from the registry's definite answer that none exists. A champion
+that cannot score the holdout rows (feature columns removed or renamed) fails the gate unless
+`gate.allow_schema_change` is true, which is recorded in the decision. The decision, its reasons
+and the hashes of the inputs it judged are written as JSON. Exit codes: 0 passed, 1 failed (so
+`dvc repro` stops and nothing is registered), 2 a bad setting or input, 4 the registry could not
+answer.
 """
 
 from __future__ import annotations
@@ -26,57 +34,141 @@ from .metrics import METRICS, is_worse, meets_threshold, score
 from .params import ParamsError, load_params, section
 
 SCHEMA_SWITCH = "gate.allow_schema_change"
+LEAKAGE_SWITCH = "gate.allow_leakage"
+UNPROVEN_SWITCH = "gate.allow_unproven_champion"
+DEFAULT_BASELINE_MARGIN = 0.1
+BOOTSTRAP_RESAMPLES, BOOTSTRAP_QUANTILE = 400, 0.01
+# A champion is compared on the holdout rows it never trained on only if enough are left.
+MIN_UNSEEN_ROWS = 30
+
+
+def improvement(metric: str, candidate: float, baseline: float) -> float:
+    """The share of the baseline's error the candidate removes: 0 no better, 1 perfect, < 0 worse.
+
+    Error is the distance to the metric's best value (1 - roc_auc, 1 - r2, rmse itself, ...).
+    """
+    spec = METRICS[metric]
+    best = spec.high if spec.higher_is_better else spec.low
+    baseline_error, candidate_error = abs(best - baseline), abs(best - candidate)
+    if baseline_error == 0:
+        return 0.0 if candidate_error == 0 else -math.inf
+    return (baseline_error - candidate_error) / baseline_error
+
+
+def threshold_reason(metric: str, candidate: float, threshold: float | None) -> tuple[bool, str | None]:
+    better = "higher" if METRICS[metric].higher_is_better else "lower"
+    if threshold is None:
+        return not math.isnan(candidate), (
+            f"{metric} is nan: the candidate cannot be scored" if math.isnan(candidate) else None
+        )
+    if math.isnan(candidate) or not meets_threshold(metric, candidate, threshold):
+        return False, f"{metric} {candidate:.4f} misses the threshold {threshold} ({better} is better)"
+    return True, f"{metric} {candidate:.4f} meets the threshold {threshold} ({better} is better)"
+
+
+def baseline_reason(metric: str, candidate: float, baseline: dict[str, Any], margin: float) -> tuple[bool, str]:
+    gained = improvement(metric, candidate, baseline["value"])
+    where = f"the baseline ({baseline['estimator']}: {baseline['value']:.4f})"
+    low = baseline.get("improvement_low")
+    if math.isnan(candidate) or math.isnan(gained) or gained < margin:
+        return False, (
+            f"{metric} {candidate:.4f} does not beat {where} by gate.baseline_margin = {margin:g} of its error "
+            f"(it removes {gained:.0%}): the model has not learned enough from the features"
+        )
+    if low is not None and not low > 0:
+        return False, (
+            f"{metric} {candidate:.4f} beats {where} on these rows, removing {gained:.0%} of its error, but not "
+            f"beyond chance: in {BOOTSTRAP_QUANTILE:.0%} of resamples of the holdout rows it is no better; "
+            "more holdout rows (ingest.holdout_fraction, or more data) make the evidence"
+        )
+    return True, f"{metric} {candidate:.4f} beats {where}, removing {gained:.0%} of its error (at least {margin:.0%})"
+
+
+def leakage_reason(found: dict[str, Any], metric: str, allowed: bool) -> tuple[bool, str | None]:
+    columns, perfect = found.get("columns") or {}, found.get("perfect", False)
+    if not columns and not perfect:
+        return True, None
+    signs = [f"column {name!r} alone predicts the target ({value:.3f})" for name, value in columns.items()]
+    if perfect:
+        signs.append(f"the holdout {metric} is perfect")
+    if allowed:
+        return True, f"leakage suspected ({'; '.join(signs)}), accepted by {LEAKAGE_SWITCH}: true"
+    return False, (
+        f"leakage suspected: {'; '.join(signs)}; a model that reads the answer from its input is not "
+        f"evidence: drop the column(s), or set {LEAKAGE_SWITCH}: true in params.yaml if it is deliberate"
+    )
+
+
+def champion_reason(metric: str, tolerance: float, candidate: float, champion: dict[str, Any]) -> tuple[bool, str]:
+    version = champion["version"]
+    if "unproven" in champion and champion.get("unproven_allowed"):
+        return True, f"{champion['unproven']}; not compared, because {UNPROVEN_SWITCH} is true: the checks above decide"
+    if "unproven" in champion:
+        return False, (
+            f"{champion['unproven']}; if the champion cannot be compared honestly, set {UNPROVEN_SWITCH}: true in "
+            "params.yaml for this change only"
+        )
+    if "error" in champion and champion.get("schema_change_allowed"):
+        return True, (
+            f"champion v{version} could not be scored on the holdout rows ({champion['error']}); "
+            f"not compared, because {SCHEMA_SWITCH} is true: the checks above decide"
+        )
+    if "error" in champion:
+        return False, (
+            f"champion v{version} could not be scored on the holdout rows: {champion['error']}; "
+            f"if the change of columns is deliberate, set {SCHEMA_SWITCH}: true in params.yaml for this change only"
+        )
+    mine = champion.get("candidate_value", candidate)
+    rows = f" on the {champion['rows']} holdout rows it never trained on" if champion.get("overlap") else ""
+    if is_worse(metric, mine, champion["value"], tolerance):
+        return False, (
+            f"{metric} {mine:.4f} is worse than champion v{version} ({champion['value']:.4f}){rows} "
+            f"by more than the tolerance {tolerance}"
+        )
+    return (
+        True,
+        f"{metric} {mine:.4f} is within {tolerance} of champion v{version} ({champion['value']:.4f}){rows} or better",
+    )
 
 
 def decide(
     metric: str,
-    threshold: float,
+    threshold: float | None,
     tolerance: float,
     candidate: float,
     champion: dict[str, Any] | None = None,
+    baseline: dict[str, Any] | None = None,
+    margin: float = 0.0,
+    leakage: dict[str, Any] | None = None,
+    allow_leakage: bool = False,
 ) -> dict[str, Any]:
-    """Return the decision for a candidate score; `champion` is {version, value} or {version, error}."""
+    """Return the decision for a candidate score.
+
+    `champion` is {version, value[, candidate_value, rows, overlap]}, {version, error} or
+    {version, unproven}; `baseline` is {estimator, value}; `leakage` is leakage.check's answer.
+    """
     if metric not in METRICS:
         raise ParamsError(f"gate.metric={metric!r}: unknown; allowed: {', '.join(METRICS)}")
-    better = "higher" if METRICS[metric].higher_is_better else "lower"
-    reasons, passed = [], True
-    if math.isnan(candidate) or not meets_threshold(metric, candidate, threshold):
-        passed = False
-        reasons.append(f"{metric} {candidate:.4f} misses the threshold {threshold} ({better} is better)")
-    else:
-        reasons.append(f"{metric} {candidate:.4f} meets the threshold {threshold} ({better} is better)")
+    checks = [threshold_reason(metric, candidate, threshold)]
+    if baseline is not None:
+        checks.append(baseline_reason(metric, candidate, baseline, margin))
+    checks.append(leakage_reason(leakage or {}, metric, allow_leakage))
     if champion is None:
-        reasons.append("no champion yet: the threshold alone decides")
-    elif "error" in champion and champion.get("schema_change_allowed"):
-        reasons.append(
-            f"champion v{champion['version']} could not be scored on the holdout rows ({champion['error']}); "
-            f"not compared, because {SCHEMA_SWITCH} is true: the threshold alone decides"
-        )
-    elif "error" in champion:
-        passed = False
-        reasons.append(
-            f"champion v{champion['version']} could not be scored on the holdout rows: {champion['error']}; "
-            f"if the change of columns is deliberate, set {SCHEMA_SWITCH}: true in params.yaml for this change only"
-        )
-    elif is_worse(metric, candidate, champion["value"], tolerance):
-        passed = False
-        reasons.append(
-            f"{metric} {candidate:.4f} is worse than champion v{champion['version']} ({champion['value']:.4f}) "
-            f"by more than the tolerance {tolerance}"
-        )
+        checks.append((True, "no champion yet: the checks above decide"))
     else:
-        reasons.append(
-            f"{metric} {candidate:.4f} is within {tolerance} of champion v{champion['version']} "
-            f"({champion['value']:.4f}) or better"
-        )
+        checks.append(champion_reason(metric, tolerance, candidate, champion))
     return {
-        "passed": passed,
+        "passed": all(passed for passed, _ in checks),
         "metric": metric,
         "threshold": threshold,
         "tolerance": tolerance,
         "candidate": candidate,
+        "baseline": baseline,
+        "baseline_margin": margin,
+        "leakage": leakage,
+        "allow_leakage": allow_leakage,
         "champion": champion,
-        "reasons": reasons,
+        "reasons": [reason for _, reason in checks if reason],
     }
 
 
@@ -86,10 +178,23 @@ def missing_features(model: Any, features: Any) -> list[str]:
     return [] if expected is None else [str(name) for name in expected if name not in features.columns]
 
 
+def holdout_identity(key: list[str] | None) -> str:
+    """How rows are told apart (recorded with each version): by their key columns, or whole."""
+    return f"key: {', '.join(key)}" if key else "row"
+
+
 def score_champion(
-    register: dict[str, Any], task: str, metric: str, holdout: Any, target: str, allow_schema_change: bool = False
+    register: dict[str, Any],
+    task: str,
+    metric: str,
+    holdout: Any,
+    target: str,
+    allow_schema_change: bool = False,
+    key: list[str] | None = None,
+    candidate_model: Any = None,
+    allow_unproven: bool = False,
 ) -> dict | None:
-    """Score the current champion on the holdout rows; None only when the registry says there is none."""
+    """Score the champion on the holdout rows it never trained on; None only when the registry says there is none."""
     from .aliases import champion_of
     from .registry import connect
 
@@ -98,7 +203,11 @@ def score_champion(
     if version is None:
         return None
     model = registry.load(version)  # a champion that cannot be loaded stops the gate (RegistryError)
-    features, truth = split_target(holdout, target)
+    unseen = rows_never_trained_on(registry, version, holdout, key)
+    if isinstance(unseen, str):
+        return {"version": version, "unproven": unseen, "unproven_allowed": allow_unproven}
+    clean = holdout[unseen]
+    features, truth = split_target(clean, target)
     missing = missing_features(model, features)
     try:
         if missing:
@@ -108,7 +217,35 @@ def score_champion(
         found = {"version": version, "error": f"{type(error).__name__}: {error}"}
         # The switch covers removed or renamed feature columns only; any other failure still fails the gate.
         return {**found, "schema_change_allowed": True} if allow_schema_change and missing else found
-    return {"version": version, "value": value}
+    result = {"version": version, "value": value, "rows": len(clean), "overlap": int(len(holdout) - len(clean))}
+    if result["overlap"]:  # the candidate is scored on the same rows, for a fair comparison
+        result["candidate_value"] = score(task, candidate_model, features, truth)[metric]
+    return result
+
+
+def rows_never_trained_on(registry: Any, version: str, holdout: Any, key: list[str] | None) -> Any:
+    """A mask of the holdout rows the version never trained on, or why that cannot be known (a string)."""
+    from .rows import fingerprints, shared
+
+    record = registry.training_rows(version)
+    if record is None:
+        return (
+            f"champion v{version} has no record of the rows it trained on, so its holdout score may come from "
+            "rows it learned: run `make holdout-migrate` to record them (README, 'The holdout')"
+        )
+    identity, trained_on = record
+    if identity != holdout_identity(key):
+        return (
+            f"champion v{version} told its training rows apart by {identity!r}, this data by "
+            f"{holdout_identity(key)!r} (data.key): they cannot be compared; keep data.key as it was"
+        )
+    unseen = ~shared(fingerprints(holdout, key or ()), trained_on)
+    if unseen.sum() < min(MIN_UNSEEN_ROWS, len(holdout)) or not unseen.any():
+        return (
+            f"champion v{version} trained on {int((~unseen).sum())} of the {len(holdout)} holdout rows; "
+            f"{int(unseen.sum())} left are too few to compare on (at least {MIN_UNSEEN_ROWS})"
+        )
+    return unseen
 
 
 def file_md5(path: str | Path) -> str:
@@ -131,16 +268,82 @@ def input_hashes(model: str | Path, holdout: str | Path, metrics: str | Path, pa
     }
 
 
-def evaluate_gate(params: dict[str, Any], candidate_metrics: dict[str, float], holdout: Any) -> dict[str, Any]:
-    """Apply the gate settings to the candidate's metrics and the current champion."""
+def baseline_score(
+    task: str, metric: str, train: Any, holdout: Any, target: str, candidate_model: Any = None
+) -> dict[str, Any]:
+    """Score a trivial model (the training rows' class shares, or their mean) on the holdout.
+
+    With the candidate model, also the 1st percentile of the candidate's improvement over it across
+    bootstrap resamples of the holdout rows: above 0 when the candidate is better beyond the luck
+    of which rows the holdout holds (a one-sided test at 1%).
+    """
+    from sklearn.dummy import DummyClassifier, DummyRegressor
+
+    features, truth = split_target(train, target)
+    dummy = DummyClassifier(strategy="prior") if task == "classification" else DummyRegressor(strategy="mean")
+    dummy.fit(features, truth)
+    holdout_features, holdout_truth = split_target(holdout, target)
+    name = "DummyClassifier, class shares" if task == "classification" else "DummyRegressor, mean"
+    found = {"estimator": name, "value": score(task, dummy, holdout_features, holdout_truth)[metric]}
+    if candidate_model is not None:
+        low = improvement_low(task, metric, candidate_model, dummy, holdout_features, holdout_truth)
+        found["improvement_low"] = low
+    return found
+
+
+def improvement_low(task: str, metric: str, candidate: Any, baseline: Any, features: Any, truth: Any) -> float:
+    """The BOOTSTRAP_QUANTILE of the candidate's improvement over the baseline across bootstrap resamples."""
+    import numpy as np
+
+    from .metrics import classification_metrics, regression_metrics
+
+    def predictions(model: Any) -> tuple[Any, Any]:
+        proba = model.predict_proba(features) if task == "classification" else None
+        return np.asarray(model.predict(features)), proba
+
+    truth = np.asarray(truth)
+    mine, theirs = predictions(candidate), predictions(baseline)
+    classes = list(getattr(candidate, "classes_", []))
+    rng, gains, every_class = np.random.default_rng(0), [], len(set(truth.tolist()))
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        rows = rng.integers(0, len(truth), len(truth))
+        if task == "classification":
+            if len(set(truth[rows].tolist())) < every_class:  # a resample without a class has no roc_auc
+                continue
+            values = [classification_metrics(truth[rows], predicted[rows], proba[rows], classes)[metric]
+                      for predicted, proba in (mine, theirs)]  # fmt: skip
+        else:
+            values = [regression_metrics(truth[rows], predicted[rows])[metric] for predicted, _ in (mine, theirs)]
+        gains.append(improvement(metric, values[0], values[1]))
+    finite = [gain for gain in gains if not math.isnan(gain)]
+    return float(np.quantile(finite, BOOTSTRAP_QUANTILE)) if finite else math.nan
+
+
+def evaluate_gate(
+    params: dict[str, Any], candidate_metrics: dict[str, float], holdout: Any, train: Any, candidate_model: Any
+) -> dict[str, Any]:
+    """Apply the gate settings to the candidate's metrics, the baseline, leakage and the current champion."""
+    from . import leakage
+
     data, gate, register = section(params, "data"), section(params, "gate"), section(params, "register")
-    metric = gate["metric"]
+    metric, task, target = gate["metric"], data["task"], data["target"]
     if metric not in candidate_metrics:
         raise ParamsError(f"gate.metric={metric!r}: not among the evaluated metrics {sorted(candidate_metrics)}")
+    candidate = candidate_metrics[metric]
     allow = bool(gate.get("allow_schema_change", False))
-    champion = score_champion(register, data["task"], metric, holdout, data["target"], allow)
-    decision = decide(metric, float(gate["threshold"]), float(gate["tolerance"]), candidate_metrics[metric], champion)
-    return {**decision, "allow_schema_change": allow}
+    allow_leakage = bool(gate.get("allow_leakage", False))
+    margin = float(gate.get("baseline_margin", DEFAULT_BASELINE_MARGIN))
+    threshold = None if gate.get("threshold") is None else float(gate["threshold"])
+    baseline = baseline_score(task, metric, train, holdout, target, candidate_model)
+    found = leakage.check(train, holdout, target, task, metric, candidate)
+    unproven = bool(gate.get("allow_unproven_champion", False))
+    champion = score_champion(
+        register, task, metric, holdout, target, allow, data.get("key"), candidate_model, unproven
+    )
+    decision = decide(
+        metric, threshold, float(gate["tolerance"]), candidate, champion, baseline, margin, found, allow_leakage
+    )
+    return {**decision, "allow_schema_change": allow, "allow_unproven_champion": unproven}
 
 
 def print_decision(decision: dict[str, Any]) -> None:
@@ -154,6 +357,7 @@ def print_decision(decision: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="gate", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="candidate pipeline (joblib)")
+    parser.add_argument("--train", required=True, help="training rows (CSV): the baseline and the leakage check")
     parser.add_argument("--holdout", required=True, help="holdout rows (CSV), the same for candidate and champion")
     parser.add_argument("--metrics", required=True, help="candidate metrics JSON from evaluate")
     parser.add_argument("--decision", required=True, help="where to write the decision JSON")
@@ -164,7 +368,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(args.params)
         candidate_metrics = json.loads(Path(args.metrics).read_text(encoding="utf-8"))
-        decision = evaluate_gate(params, candidate_metrics, read_table(args.holdout))
+        import joblib
+
+        candidate_model = joblib.load(args.model)  # written by this pipeline's train stage
+        decision = evaluate_gate(
+            params, candidate_metrics, read_table(args.holdout), read_table(args.train), candidate_model
+        )
         decision["model_md5"] = file_md5(args.model)
         decision["inputs"] = input_hashes(args.model, args.holdout, args.metrics, params)
     except RegistryError as error:

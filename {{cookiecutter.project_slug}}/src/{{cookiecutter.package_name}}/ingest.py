@@ -1,4 +1,8 @@
-"""Ingest: clean the raw data and split it into training and holdout sets."""
+"""Ingest: clean the raw data and split it into training and holdout sets.
+
+The split is by row, not by chance: each row's side is fixed by a hash of its identity (rows.py),
+so the champion and every later candidate are judged on rows none of them trained on.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ import pandas as pd
 from .data import DataError, read_table, write_table
 from .errors import fail
 from .params import ParamsError, load_params, section
+from .rows import in_holdout
 
 
 def clean(frame: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -22,23 +27,31 @@ def clean(frame: pd.DataFrame, target: str) -> pd.DataFrame:
 
 
 def split(
-    frame: pd.DataFrame, target: str, task: str, holdout_fraction: float, seed: int
+    frame: pd.DataFrame, target: str, task: str, holdout_fraction: float, seed: int, key: list[str] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Split rows into (train, holdout); stratified by class when every class has two rows or more."""
-    from sklearn.model_selection import train_test_split
+    """Split rows into (train, holdout) by a salted hash of each row's identity (rows.py).
 
+    A row's side never changes: new rows appended to the data never move an old row across, and
+    identical rows are on one side. `task` and `target` only shape the message for data too small.
+    """
     if not isinstance(holdout_fraction, int | float) or not 0 < holdout_fraction < 1:
         raise ParamsError(f"ingest.holdout_fraction={holdout_fraction}: must be between 0 and 1 (exclusive)")
-    stratify = None
-    if task == "classification" and frame[target].value_counts().min() >= 2:
-        stratify = frame[target]
     try:
-        train, holdout = train_test_split(frame, test_size=holdout_fraction, random_state=seed, stratify=stratify)
-    except ValueError as error:  # too few rows for a non-empty split, or for one row of each class on each side
+        holdout = in_holdout(frame, holdout_fraction, seed, key or ())
+    except KeyError as error:
+        raise ParamsError(f"params.yaml: {error.args[0]}; allowed: {', '.join(map(str, frame.columns))}") from None
+    train, kept = frame[~holdout], frame[holdout]
+    if train.empty or kept.empty:
         raise DataError(
-            f"{len(frame)} rows are too few to split with holdout_fraction={holdout_fraction}: {error}"
-        ) from error
-    return train, holdout
+            f"{len(frame)} rows are too few to split with holdout_fraction={holdout_fraction}: "
+            f"{len(train)} training and {len(kept)} holdout rows"
+        )
+    if task == "classification" and kept[target].nunique() < 2:
+        raise DataError(
+            f"the holdout's {len(kept)} rows hold a single class of {target!r}: no metric can be computed; "
+            "add rows or raise ingest.holdout_fraction"
+        )
+    return train, kept
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
         params = load_params(args.params)
         data, settings = section(params, "data"), section(params, "ingest")
         frame = clean(read_table(args.raw), data["target"])
-        train, holdout = split(frame, data["target"], data["task"], settings["holdout_fraction"], settings["seed"])
+        train, holdout = split(
+            frame, data["target"], data["task"], settings["holdout_fraction"], settings["seed"], data.get("key")
+        )
     except (DataError, ParamsError) as error:
         return fail(error, 2)
     write_table(train, args.train)

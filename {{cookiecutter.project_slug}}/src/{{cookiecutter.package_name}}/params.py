@@ -61,6 +61,7 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False), Allowed("a numb
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False), Allowed("a number > 0")]
 Number = Annotated[float, Field(allow_inf_nan=False), Allowed("a finite number")]
 Flag = Annotated[bool, Allowed("true or false")]
+Margin = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), Allowed("a number from 0 to below 1")]
 Name = Annotated[str, Field(min_length=1), Allowed("a non-empty string")]
 # The same rule as the bake: the name goes into MLflow search filters and lock names.
 ModelName = Annotated[
@@ -82,6 +83,8 @@ class Section(BaseModel):
 class DataSettings(Section):
     task: Task
     target: Name
+    # Columns that identify a row (an id); empty: the whole row. Optional for older projects.
+    key: Annotated[list[str] | None, Allowed("a list of column names, or empty")] = None
 
 
 class IngestSettings(Section):
@@ -151,9 +154,15 @@ class RefreshSettings(Section):
 
 class GateSettings(Section):
     metric: Metric
-    threshold: Number
+    threshold: Annotated[float | None, Field(allow_inf_nan=False), Allowed("a finite number, or null for none")]
     tolerance: NonNegative
+    # Optional for projects made before they existed: the baseline then demands 10% (gate.py).
+    baseline_margin: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False), Allowed("a number from 0 to below 1")] = (
+        0.1
+    )
     allow_schema_change: Flag = False
+    allow_leakage: Flag = False
+    allow_unproven_champion: Flag = False
 
 
 class RegisterSettings(Section):
@@ -224,6 +233,8 @@ class Params(Section):
         metric, task, threshold = self.gate.metric, self.data.task, self.gate.threshold
         if metric not in names_for(task):
             raise setting_error("gate.metric", metric, f"one of {', '.join(names_for(task))} for task {task}")
+        if threshold is None:  # the baseline and the champion decide
+            return self
         low, high = METRICS[metric].low, METRICS[metric].high
         if not low <= threshold <= high:
             bounds = [f">= {low:g}"] * math.isfinite(low) + [f"<= {high:g}"] * math.isfinite(high)

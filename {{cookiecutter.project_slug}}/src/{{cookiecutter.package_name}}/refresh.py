@@ -6,10 +6,12 @@ store URL (s3://, gs://, az://) read with the filesystem package the project's D
 or `dvc`: the file `refresh.dvc.path` of another repository `refresh.dvc.repo` at `refresh.dvc.rev`,
 read as `dvc import` reads it (from that repository's DVC remote, or from Git).
 `refresh.policy` says what the snapshot becomes: `replace` (the source is the whole data set) or
-`append` (the source's rows added, de-duplicated on `refresh.key`, the newest `refresh.max_rows`
-kept). The combined snapshot must have the same columns as the data it replaces and pass the
-expectation suite before anything is written; then data/raw/data.csv is replaced in one step and
-reports/refresh/ says what changed (rows added and removed, hashes, time range).
+`append` (every row kept, the source's new rows added; a row whose `refresh.key` (else
+`data.key`) a newer source row has replaces it; the newest `refresh.max_rows` kept). The
+combined snapshot must have the same columns as the data it replaces and pass the expectation
+suite before anything is written; then data/raw/data.csv is replaced in one step and
+reports/refresh/ says what changed (rows added and removed, each removed row in removed.csv,
+hashes, time range).
 
 Exit codes: 0 refreshed or nothing new (`changed=false` to $GITHUB_OUTPUT), 2 a bad setting, an
 unreachable source, a schema change or a snapshot that fails validation (one line; nothing written).
@@ -36,10 +38,12 @@ from .data import DataError, read_table
 from .errors import fail, output
 from .markdown import code_span, escape_text
 from .params import ParamsError, load_params, section
+from .rows import identities
 
 RAW = Path("data/raw/data.csv")
 SUITE = Path("expectations/suite.json")
 OUT = Path("reports/refresh")
+REMOVED = "removed.csv"
 OBJECT_STORES = {"s3": "s3 (s3fs)", "gs": "gs (gcsfs)", "gcs": "gs (gcsfs)", "az": "azure (adlfs)",
                  "abfs": "azure (adlfs)"}  # fmt: skip
 HTTP_TIMEOUT = 60
@@ -191,20 +195,42 @@ def check_schema(raw: pd.DataFrame, new: pd.DataFrame, source: str) -> None:
         raise RefreshError(f"refresh.source {shown(source)}: no rows")
 
 
-def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
-    """The next snapshot under the policy."""
+def occurrences(ids: list[str]) -> pd.Series:
+    """Number each row among the rows of the same identity (0 for the first), so equal rows stay apart."""
+    return pd.Series(ids).groupby(ids).cumcount()
+
+
+def multiset(frame: pd.DataFrame) -> pd.Series:
+    """Each row's identity and occurrence: two copies of one row are two members, as in a count."""
+    ids = identities(frame)
+    return pd.Series(ids).str.cat(occurrences(ids).astype(str), sep="\x1e")
+
+
+def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any], key: list[str]) -> pd.DataFrame:
+    """The next snapshot under the policy.
+
+    `append` keeps every row the data holds, except a row whose `key` a newer row of the source
+    takes over. Without a key, a source row is added unless the data already holds it as many
+    times (reading the same batch twice adds nothing; two different rows that happen to be equal
+    both stay). The newest `max_rows` are kept when it is set: rows it drops are removed rows.
+    """
     new = new[list(raw.columns)]
     if settings["policy"] == "replace":
         return new.reset_index(drop=True)
-    for column in settings["key"] or []:
+    for column in key:
         if column not in raw.columns:
             allowed = ", ".join(map(str, raw.columns))
             raise ParamsError(f"params.yaml: refresh.key = {column!r}: not a column; allowed: {allowed}")
-    # Rows the data holds already add nothing (and keep their place); a newer row with the key of
-    # an older one replaces it, at the end, as the newest.
-    new = new[~row_hashes(new).isin(set(row_hashes(raw))).to_numpy()]
-    both = pd.concat([raw, new], ignore_index=True)
-    both = both.drop_duplicates(subset=settings["key"] or None, keep="last" if settings["key"] else "first")
+    if key:
+        new = new[~pd.Series(identities(new, key)).duplicated(keep="last").to_numpy()]
+        unchanged = pd.Series(identities(new)).isin(set(identities(raw))).to_numpy()
+        new = new[~unchanged]  # a row the data holds already keeps its place
+        taken_over = pd.Series(identities(raw, key)).isin(set(identities(new, key))).to_numpy()
+        both = pd.concat([raw[~taken_over], new], ignore_index=True)
+    else:
+        held = multiset(raw)
+        new = new[~multiset(new).isin(set(held)).to_numpy()]
+        both = pd.concat([raw, new], ignore_index=True)
     time_column = settings["time_column"]
     if time_column:
         if time_column not in raw.columns:
@@ -215,8 +241,13 @@ def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any]) -> p
     return both.reset_index(drop=True)
 
 
-def row_hashes(frame: pd.DataFrame) -> pd.Series:
-    return pd.util.hash_pandas_object(frame.astype(str), index=False)
+def removed_rows(raw: pd.DataFrame, snapshot: pd.DataFrame) -> pd.DataFrame:
+    """The rows of `raw` that the snapshot no longer holds, counting copies."""
+    return raw[~multiset(raw).isin(set(multiset(snapshot))).to_numpy()]
+
+
+def added_rows(raw: pd.DataFrame, snapshot: pd.DataFrame) -> pd.DataFrame:
+    return removed_rows(snapshot, raw)
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
@@ -242,14 +273,13 @@ def validate_snapshot(frame: pd.DataFrame) -> None:
 def summarise(
     raw: pd.DataFrame, snapshot: pd.DataFrame, source: str, settings: dict[str, Any], commit: str | None = None
 ) -> dict[str, Any]:
-    before, after = set(row_hashes(raw)), set(row_hashes(snapshot))
     summary = {
         "source": dvc_label(settings) if source == "dvc" else shown(source),
         "policy": settings["policy"],
         "rows_before": len(raw),
         "rows_after": len(snapshot),
-        "rows_added": len(after - before),
-        "rows_removed": len(before - after),
+        "rows_added": len(added_rows(raw, snapshot)),
+        "rows_removed": len(removed_rows(raw, snapshot)),
         "sha256_before": hashlib.sha256(csv_bytes(raw)).hexdigest(),
         "sha256_after": hashlib.sha256(csv_bytes(snapshot)).hexdigest(),
     }
@@ -268,6 +298,7 @@ def markdown(summary: dict[str, Any]) -> str:
         f"Policy `{summary['policy']}`: {summary['rows_before']} rows before, {summary['rows_after']} after "
         f"({summary['rows_added']} added, {summary['rows_removed']} removed).",
         "",
+        f"- the removed rows, if any, are listed in `{OUT}/{REMOVED}`",
         f"- `{RAW}` sha256 {summary['sha256_before'][:12]} → {summary['sha256_after'][:12]}",
     ]
     if "commit" in summary:
@@ -302,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         raw = read_table(RAW)
         new = fetch(source, raw, settings, params)
         check_schema(raw, new, source)
-        snapshot = combine(raw, new, settings)
+        snapshot = combine(raw, new, settings, settings["key"] or section(params, "data").get("key") or [])
         if csv_bytes(snapshot) == csv_bytes(raw):
             print(f"refresh: {shown(source)} brought nothing new; {RAW} unchanged")
             output("changed", "false")
@@ -314,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(error, 2)
     write_atomically(RAW, csv_bytes(snapshot))
     OUT.mkdir(parents=True, exist_ok=True)
+    removed_rows(raw, snapshot).to_csv(OUT / REMOVED, index=False)  # every removed row, to review
     (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     (OUT / "refresh.md").write_text(markdown(summary), encoding="utf-8")
     print(f"refresh: {RAW}: {summary['rows_before']} -> {summary['rows_after']} rows "

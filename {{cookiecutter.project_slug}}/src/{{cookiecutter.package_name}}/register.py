@@ -19,6 +19,7 @@ import logging
 import re
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -29,9 +30,20 @@ import yaml
 from .aliases import champion_of, locked, move, recover
 from .data import DataError, read_table, split_target
 from .errors import fail, output
-from .gate import evaluate_gate, file_md5, print_decision
+from .gate import evaluate_gate, file_md5, holdout_identity, print_decision
 from .params import ParamsError, load_params, section
-from .registry import CHALLENGER, CHAMPION, PREVIOUS_CHAMPION, Registry, RegistryError, connect
+from .registry import (
+    CHALLENGER,
+    CHAMPION,
+    PREVIOUS_CHAMPION,
+    TRAINING_COUNT,
+    TRAINING_IDENTITY,
+    TRAINING_ROWS,
+    Registry,
+    RegistryError,
+    connect,
+)
+from .rows import fingerprints, to_bytes
 
 # What a registered model needs at serving time, pinned to the versions it was trained with.
 SERVING_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
@@ -72,15 +84,19 @@ def flatten(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def recheck(params: dict[str, Any], decision: dict[str, Any], holdout: Any, registry: Registry) -> dict[str, Any]:
+def recheck(
+    params: dict[str, Any], decision: dict[str, Any], rows: dict[str, Any], model_path: str, registry: Registry
+) -> dict[str, Any]:
     """Re-apply the gate if the champion moved since the gate ran; raise if the candidate now fails."""
     current = champion_of(registry)
     gated_against = (decision.get("champion") or {}).get("version")
     if current == gated_against:
         return decision
     print(f"register: champion moved from v{gated_against} to v{current} since the gate ran; gating again")
+    import joblib
+
     metrics = {decision["metric"]: decision["candidate"]}
-    decision = evaluate_gate(params, metrics, holdout)
+    decision = evaluate_gate(params, metrics, rows["holdout"], rows["train"], joblib.load(model_path))
     print_decision(decision)
     if not decision["passed"]:
         raise RegisterError("the candidate fails the gate against the new champion; nothing registered")
@@ -94,6 +110,12 @@ def check_decision(decision: dict[str, Any], model_path: str) -> None:
         raise RegisterError(f"{model_path} is not the model the gate judged; run `dvc repro` first")
 
 
+def training_record(train: Any, key: list[str] | None) -> tuple[dict[str, str], bytes]:
+    """The version tags and the file (TRAINING_ROWS) that record which rows a model trained on."""
+    tags = {TRAINING_IDENTITY: holdout_identity(key), TRAINING_COUNT: str(len(train))}
+    return tags, to_bytes(fingerprints(train, key or ()))
+
+
 def existing_version(registry: Registry, model_md5: str) -> str | None:
     """Return the version already registered from this exact model file, if any."""
     query = f"name = '{registry.name}' and tags.model_md5 = '{model_md5}'"
@@ -104,24 +126,25 @@ def existing_version(registry: Registry, model_md5: str) -> str | None:
 def signature_for(model: Any, features: Any) -> Any:
     """Infer the serving signature from the holdout rows as they are read, so raw rows are accepted.
 
-    An integer column is declared as "any" value, optional: MLflow would refuse a missing value in
-    a `long` column and an integer in a `double` one, and the pipeline imputes either.
+    Every column is optional: the pipeline imputes a missing value of any column. Integer and bool
+    columns are declared as "any" value: MLflow would refuse a missing value in a `long` or `boolean`
+    column (a gap makes the column floats), and an integer in a `double` one.
     """
     from mlflow.models import infer_signature
     from mlflow.models.signature import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    integers = set(features.select_dtypes(include="integer").columns)
-    inferred = infer_signature(features.astype({name: "float64" for name in integers}), model.predict(features))
+    loose = set(features.select_dtypes(include=["integer", "bool"]).columns)
+    inferred = infer_signature(features.astype({name: "float64" for name in loose}), model.predict(features))
     inputs = [
-        ColSpec(AnyType(), spec.name, required=False) if spec.name in integers else spec
+        ColSpec(AnyType() if spec.name in loose else spec.type, spec.name, required=False)
         for spec in inferred.inputs.inputs
     ]
     return ModelSignature(Schema(inputs), inferred.outputs)
 
 
-def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: dict) -> str:
-    """Log the run (params, metrics, plots, gate, validation) and the model; return the model's URI."""
+def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: dict, trained_on: bytes) -> str:
+    """Log the run (params, metrics, plots, gate, validation, the rows it trained on) and the model; return its URI."""
     import joblib
     import mlflow
     import mlflow.sklearn
@@ -147,6 +170,10 @@ def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: di
                 mlflow.log_artifact(path, artifact_path="reports")
         if Path(args.plots_dir).is_dir():
             mlflow.log_artifacts(args.plots_dir, artifact_path="reports/plots")
+        with tempfile.TemporaryDirectory() as folder:  # the gate checks a champion's holdout against these
+            path = Path(folder) / Path(TRAINING_ROWS).name
+            path.write_bytes(trained_on)
+            mlflow.log_artifact(str(path), artifact_path=str(Path(TRAINING_ROWS).parent))
         info = mlflow.sklearn.log_model(
             model,
             name="model",
@@ -198,22 +225,25 @@ def register(params: dict, args: argparse.Namespace) -> str:
     decision = json.loads(Path(args.gate).read_text(encoding="utf-8"))
     check_decision(decision, args.model)
     registry = connect(section(params, "register"))
-    holdout = read_table(args.holdout)
+    rows = {"train": read_table(args.train), "holdout": read_table(args.holdout)}
+    holdout, key = rows["holdout"], section(params, "data").get("key")
+    training_tags, trained_on = training_record(rows["train"], key)
     model_md5 = file_md5(args.model)
-    tags = version_tags(params, args, model_md5)
+    tags = {**version_tags(params, args, model_md5), **training_tags}
+    log = (log_candidate, params, args, holdout, tags, trained_on)
     model_uri = None
     if existing_version(registry, model_md5) is None:  # logging is slow: do it before taking the lock
-        model_uri = registry.call("logging the model", log_candidate, params, args, holdout, tags, write=True)
+        model_uri = registry.call("logging the model", *log, write=True)
     with locked(registry, "register"):
         recover(registry, "register")
         version = existing_version(registry, model_md5)
         if version is None or version != champion_of(registry):  # a model is never gated against itself
-            decision = recheck(params, decision, holdout, registry)
+            decision = recheck(params, decision, rows, args.model, registry)
         if version is not None:
             print(f"register: this model is already version {version} of {registry.name!r}")
         else:
             if model_uri is None:  # registered before the lock, gone since: log it again
-                model_uri = registry.call("logging the model", log_candidate, params, args, holdout, tags, write=True)
+                model_uri = registry.call("logging the model", *log, write=True)
             gate_tags = {"params": json.dumps(params, sort_keys=True)[:4900], "gate": "passed"}
             version = create_version(registry, model_uri, {**tags, **gate_tags})
         aliases = registry.aliases()
@@ -231,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="register", description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="candidate pipeline (joblib)")
     parser.add_argument("--holdout", required=True, help="holdout rows (CSV)")
+    parser.add_argument("--train", default="data/prepared/train.csv", help="training rows (CSV): recorded by identity")
     parser.add_argument("--gate", required=True, help="gate decision JSON")
     parser.add_argument("--metrics", required=True, help="candidate metrics JSON")
     parser.add_argument("--lock", default="dvc.lock", help="dvc.lock, for the data hashes")

@@ -17,6 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -26,6 +27,9 @@ DEFAULT_RETRY_SECONDS = 30.0
 FIRST_USE_WAIT_SECONDS = 600.0  # creating the tables of a new sqlite store, on a busy machine
 REQUEST_TIMEOUT_SECONDS = "10"  # one HTTP request; MLflow's own default is 120 s with 7 silent retries
 EXIT_REGISTRY = 4
+# What each version records of the rows it trained on (rows.py): the run's artifact and two version tags.
+TRAINING_ROWS = "training/rows.u64"
+TRAINING_IDENTITY, TRAINING_COUNT = "training_rows.identity", "training_rows.count"
 # Read only by the project's tests: "N" kills this process just before its N-th write to the registry.
 KILL_SWITCH = "REGISTRY_TEST_KILL_BEFORE_WRITE"
 SECRET_QUERY_KEYS = re.compile(r"token|secret|password|passwd|key|sig|credential|auth", re.IGNORECASE)
@@ -102,6 +106,8 @@ def advice(error: BaseException) -> str:
 def prepare_environment() -> None:
     """Bound MLflow's own HTTP retries so that `Registry.call` alone decides, and announces, retries."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    # A progress bar for each small download (a champion's model, its training rows) is noise in a log.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", REQUEST_TIMEOUT_SECONDS)
 
 
@@ -219,6 +225,36 @@ class Registry:
                 f"registry {redact(self.uri)}: {uri} has no model files; re-register or promote another"
             )
         return model
+
+    def training_rows(self, version: str) -> tuple[str, Any] | None:
+        """Return (identity, fingerprints) of the rows a version trained on, or None when it has no record.
+
+        `register` records them as the run's artifact TRAINING_ROWS and the version's tags
+        TRAINING_IDENTITY and TRAINING_COUNT. The file holds numbers only; its length must match.
+        """
+        import tempfile
+
+        from .rows import from_bytes
+
+        found = self.version(version)
+        tags = dict(getattr(found, "tags", None) or {})
+        if found is None or TRAINING_IDENTITY not in tags:
+            return None
+        with tempfile.TemporaryDirectory() as folder:
+            what = f"reading the training rows of v{version}"
+            path = self.call(what, self.client.download_artifacts, found.run_id, TRAINING_ROWS, folder)
+            if path is None:
+                raise RegistryError(f"registry {redact(self.uri)}: v{version} names {TRAINING_ROWS}, which is missing")
+            try:
+                prints = from_bytes(Path(path).read_bytes())
+            except (OSError, ValueError) as error:
+                raise RegistryError(f"registry {redact(self.uri)}: {TRAINING_ROWS} of v{version}: {error}") from None
+        if str(len(prints)) != tags.get(TRAINING_COUNT):
+            raise RegistryError(
+                f"registry {redact(self.uri)}: {TRAINING_ROWS} of v{version} holds {len(prints)} rows, its tag "
+                f"{TRAINING_COUNT} says {tags.get(TRAINING_COUNT)}"
+            )
+        return tags[TRAINING_IDENTITY], prints
 
 
 def connect(settings: dict[str, Any]) -> Registry:

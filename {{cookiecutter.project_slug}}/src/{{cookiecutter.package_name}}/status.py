@@ -43,19 +43,34 @@ def describe_last_moves(registry, count: int) -> list[str]:
 
 def settings_behind(decision: dict) -> list[str]:
     """Name the params.yaml settings that made a failed gate fail, with their values."""
+    from .gate import baseline_reason, improvement
     from .metrics import METRICS, is_worse, meets_threshold
 
     metric, threshold, tolerance = decision.get("metric"), decision.get("threshold"), decision.get("tolerance")
     candidate, champion = decision.get("candidate"), decision.get("champion") or {}
     if metric not in METRICS or not isinstance(candidate, int | float) or candidate != candidate:
-        return [f"gate.threshold = {threshold} (on gate.metric = {metric})"]
+        return [f"gate.metric = {metric} (the candidate could not be scored on it)"]
     settings = []
-    if not meets_threshold(metric, candidate, threshold):
+    if threshold is not None and not meets_threshold(metric, candidate, threshold):
         settings.append(f"gate.threshold = {threshold} (on gate.metric = {metric})")
-    if "error" in champion and not champion.get("schema_change_allowed"):
+    baseline = decision.get("baseline")
+    if isinstance(baseline, dict) and isinstance(baseline.get("value"), int | float):
+        margin = decision.get("baseline_margin", 0.1)
+        if not baseline_reason(metric, candidate, baseline, margin)[0]:
+            gained = improvement(metric, candidate, baseline["value"])
+            removes = f"the candidate removes {gained:.0%} of the baseline's error"
+            settings.append(f"gate.baseline_margin = {margin} ({removes}); or more holdout rows")
+    leakage = decision.get("leakage") or {}
+    if (leakage.get("columns") or leakage.get("perfect")) and not decision.get("allow_leakage"):
+        settings.append("gate.allow_leakage (true only when the data truly is that easy; better: drop the column)")
+    if "unproven" in champion and not champion.get("unproven_allowed"):
+        settings.append("gate.allow_unproven_champion (or `make holdout-migrate`, README 'The holdout')")
+    elif "error" in champion and not champion.get("schema_change_allowed"):
         settings.append("gate.allow_schema_change (true only when the change of columns is deliberate)")
-    elif isinstance(champion.get("value"), int | float) and is_worse(metric, candidate, champion["value"], tolerance):
-        settings.append(f"gate.tolerance = {tolerance} (how much worse than the champion still passes)")
+    elif isinstance(champion.get("value"), int | float):
+        mine = champion.get("candidate_value", candidate)
+        if is_worse(metric, mine, champion["value"], tolerance):
+            settings.append(f"gate.tolerance = {tolerance} (how much worse than the champion still passes)")
     return settings
 
 
@@ -64,15 +79,15 @@ def describe_last_gate(path: str | Path) -> list[str]:
     try:
         decision = json.loads(Path(path).read_text(encoding="utf-8"))
         passed, reasons = decision["passed"], [str(reason) for reason in decision["reasons"]]
+        settings = [] if passed else settings_behind(decision)
     except FileNotFoundError:
         return []
-    except (OSError, ValueError, KeyError, TypeError) as error:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:  # a file written by hand
         return [f"last gate decision: {path} cannot be read ({' '.join(str(error).split())}); run `make repro`"]
     if passed:
         return []
     lines = [f"last gate decision ({path}): FAILED, so `make register` registers nothing:"]
     lines += [f"  - {' '.join(reason.split())}" for reason in reasons]
-    settings = settings_behind(decision)
     if settings:
         lines.append(f"  settings in params.yaml: {'; '.join(settings)}; or improve the model (train section)")
     return lines

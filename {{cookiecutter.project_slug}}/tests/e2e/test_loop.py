@@ -33,7 +33,7 @@ PROJECT_ROOT = Path(__file__).parents[2]
 SAMPLE_ROWS = 200
 REGISTER = [  # as in the Makefile's `register` target
     "register",
-    *("--model", "models/model.joblib", "--holdout", "data/prepared/holdout.csv"),
+    *("--model", "models/model.joblib", "--train", "data/prepared/train.csv", "--holdout", "data/prepared/holdout.csv"),
     *("--gate", "reports/gate.json", "--metrics", "reports/metrics.json"),
 ]
 
@@ -115,7 +115,8 @@ def worse_candidate_is_stopped(client: Any, aliases: Callable, params: dict[str,
     decision = read_json("reports/gate.json")
     assert decision["passed"] is False
     assert decision["champion"]["version"] == "1"
-    assert f"is worse than champion v1 ({decision['champion']['value']:.4f})" in decision["reasons"][1]
+    assert f"is worse than champion v1 ({decision['champion']['value']:.4f})" in decision["reasons"][-1]
+    assert "does not beat the baseline" in decision["reasons"][-2]  # no skill: worse than the class shares too
     assert capsys.readouterr().err.startswith("gate: FAILED\n")
     assert cli.main(REGISTER) == 1
     assert capsys.readouterr().err == "error: the gate failed (see reports/gate.json); nothing registered\n"

@@ -104,10 +104,12 @@ def decision(
     # Forked commands must not share the parent's pooled sqlite connections.
     monkeypatch.setenv("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
     project.use_synthetic(task_data.tail(60), "data/prepared/holdout.csv")
+    project.use_synthetic(task_data.head(80), "data/prepared/train.csv")
     metric = project.params["gate"]["metric"]
     higher = metrics.METRICS[metric].higher_is_better
     low = metrics.METRICS[metric].low
-    project.params["gate"].update(threshold=(low if math.isfinite(low) else -1e9) if higher else 1e9, tolerance=0.0)
+    threshold = (low if math.isfinite(low) else -1e9) if higher else 1e9
+    project.params["gate"].update(threshold=threshold, tolerance=0.0, baseline_margin=0.0)
     project.save_params()
     Path("models").mkdir()
     for variant in (0, 1, 2):
@@ -120,6 +122,7 @@ def decision(
         found["model_md5"] = gate.file_md5(f"models/m{variant}.joblib")
         Path(f"gate{variant}.json").write_text(json.dumps(found), encoding="utf-8")
         args = ["--model", f"models/m{variant}.joblib", "--holdout", "data/prepared/holdout.csv"]
+        args += ["--train", "data/prepared/train.csv"]
         return [*args, "--gate", f"gate{variant}.json", "--metrics", "metrics.json"]
 
     return write
@@ -219,7 +222,7 @@ def test_two_different_models_racing_are_each_gated_against_the_champion_they_fi
     decision: Callable, new_model: Callable, project
 ) -> None:
     higher = metrics.METRICS[project.params["gate"]["metric"]].higher_is_better
-    best, worst = (1e6, -1e6) if higher else (0.0, 1e6)
+    best, worst = (1.0, -1e6) if higher else (0.0, 1e6)  # the best possible score, and a hopeless one
     name = new_model()
     assert register.main(decision(0)) == 0
     champion = {"version": "1", "value": 0.5}

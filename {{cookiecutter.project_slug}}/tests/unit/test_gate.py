@@ -23,7 +23,7 @@ def test_first_model_is_judged_by_the_threshold_alone() -> None:
     assert decision["champion"] is None
     assert decision["reasons"] == [
         "roc_auc 0.9500 meets the threshold 0.9 (higher is better)",
-        "no champion yet: the threshold alone decides",
+        "no champion yet: the checks above decide",
     ]
 
 
@@ -95,7 +95,7 @@ def test_unknown_metric_is_a_params_error() -> None:
 
 def test_metric_of_the_other_task_is_a_params_error(params: dict[str, Any]) -> None:
     with pytest.raises(gate.ParamsError, match=r"not among the evaluated metrics \['r2'\]"):
-        gate.evaluate_gate({**params, "gate": {**params["gate"], "metric": "accuracy"}}, {"r2": 0.5}, None)
+        gate.evaluate_gate({**params, "gate": {**params["gate"], "metric": "accuracy"}}, {"r2": 0.5}, None, None, None)
 
 
 @pytest.fixture
@@ -110,7 +110,8 @@ def champion(
     """A champion in the test registry, fitted on the synthetic rows."""
     import mlflow
 
-    version = register_model(train.fit(task_data.head(100), data_settings, params["train"]))
+    rows = task_data.head(100)
+    version = register_model(train.fit(rows, data_settings, params["train"]), trained_on=rows)
     mlflow.MlflowClient().set_registered_model_alias("test-model", "champion", version)
     return version
 
@@ -192,16 +193,23 @@ def test_main_stops_with_exit_4_when_the_champion_cannot_be_loaded(
 
 
 @pytest.fixture
-def gate_args(project, holdout: pd.DataFrame) -> Callable[[dict[str, float]], list[str]]:
-    """Write candidate metrics, a model file and the holdout rows; return the arguments of `gate`."""
+def gate_args(
+    project, task_data: pd.DataFrame, holdout: pd.DataFrame, data_settings: dict
+) -> Callable[[dict[str, float]], list[str]]:
+    """Write candidate metrics, a fitted model and the training and holdout rows; return the arguments of `gate`."""
+    import joblib
+
+    project.use_synthetic(task_data.head(100), "data/prepared/train.csv")
     project.use_synthetic(holdout, "data/prepared/holdout.csv")
-    Path("model.joblib").write_bytes(b"the candidate")
+    joblib.dump(train.fit(task_data.head(100), data_settings, project.params["train"]), "model.joblib")
 
     def args(candidate_metrics: dict[str, float]) -> list[str]:
         Path("metrics.json").write_text(json.dumps(candidate_metrics), encoding="utf-8")
         return [
             "--model",
             "model.joblib",
+            "--train",
+            "data/prepared/train.csv",
             "--holdout",
             "data/prepared/holdout.csv",
             "--metrics",
@@ -214,9 +222,11 @@ def gate_args(project, holdout: pd.DataFrame) -> Callable[[dict[str, float]], li
 
 
 def passing_value(params: dict[str, Any]) -> float:
-    """A value of the gate metric that clears its threshold."""
-    metric, threshold = params["gate"]["metric"], float(params["gate"]["threshold"])
-    return min(threshold + 0.05, 1.0) if metrics.METRICS[metric].higher_is_better else threshold / 2
+    """A value of the gate metric that clears its threshold (if any) and the baseline."""
+    metric, threshold = params["gate"]["metric"], params["gate"]["threshold"]
+    if metrics.METRICS[metric].higher_is_better:
+        return 0.98 if threshold is None else min(float(threshold) + 0.05, 1.0)
+    return 1e-3 if threshold is None else float(threshold) / 2
 
 
 def test_main_passes_first_candidate(
@@ -260,8 +270,8 @@ def test_main_fails_a_candidate_worse_than_the_champion(
     worse = scored["value"] - 0.02 if metrics.METRICS[metric].higher_is_better else scored["value"] + 0.02
     assert gate.main(gate_args({metric: worse})) == 1
     decision = json.loads(Path("reports/gate.json").read_text(encoding="utf-8"))
-    assert decision["champion"] == {"version": champion, "value": scored["value"]}
-    assert f"is worse than champion v{champion}" in decision["reasons"][1]
+    assert decision["champion"] == {"version": champion, "value": scored["value"], "rows": 60, "overlap": 0}
+    assert f"is worse than champion v{champion}" in decision["reasons"][-1]
 
 
 def test_main_with_unknown_metric_is_one_line_error(
@@ -283,3 +293,100 @@ def test_main_with_missing_metrics_is_one_line_error(gate_args: Callable, capsys
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "metrics.json" in err
     assert err.count("\n") == 1
+
+
+BASELINE = {"estimator": "DummyClassifier, class shares", "value": 0.5}
+
+
+@pytest.mark.parametrize(
+    ("metric", "baseline", "candidate", "passed"),
+    [
+        ("roc_auc", 0.5, 0.56, True),  # removes 12% of the baseline's error (0.5)
+        ("roc_auc", 0.5, 0.54, False),  # removes 8%: no real skill
+        ("r2", -0.01, 0.3, True),
+        ("r2", -0.01, 0.05, False),
+        ("rmse", 10.0, 8.9, True),  # 11% below the baseline's error
+        ("rmse", 10.0, 9.5, False),
+        ("accuracy", 0.9, 0.9, False),  # the majority class: exactly no skill
+    ],
+)
+def test_the_candidate_must_beat_a_trivial_baseline(
+    metric: str, baseline: float, candidate: float, passed: bool
+) -> None:
+    decision = gate.decide(metric, None, 0.01, candidate, None, {"estimator": "dummy", "value": baseline}, 0.1)
+    assert decision["passed"] is passed
+    assert decision["reasons"][0].startswith(f"{metric} {candidate:.4f} {'beats' if passed else 'does not beat'}")
+    assert decision["threshold"] is None and decision["baseline"]["value"] == baseline
+
+
+def test_a_leaky_column_or_a_perfect_score_stops_the_gate_unless_accepted() -> None:
+    leak = {"columns": {"alive": 1.0}, "perfect": True}
+    decision = gate.decide("roc_auc", None, 0.01, 1.0, None, BASELINE, 0.1, leak)
+    assert decision["passed"] is False
+    assert decision["reasons"][1] == (
+        "leakage suspected: column 'alive' alone predicts the target (1.000); the holdout roc_auc is perfect; a "
+        "model that reads the answer from its input is not evidence: drop the column(s), or set "
+        "gate.allow_leakage: true in params.yaml if it is deliberate"
+    )
+    accepted = gate.decide("roc_auc", None, 0.01, 1.0, None, BASELINE, 0.1, leak, allow_leakage=True)
+    assert accepted["passed"] is True and accepted["allow_leakage"] is True
+    assert "accepted by gate.allow_leakage: true" in accepted["reasons"][1]
+
+
+def test_a_champion_that_cannot_be_proven_clean_fails_unless_accepted() -> None:
+    champion = {"version": "4", "unproven": "champion v4 has no record of the rows it trained on"}
+    decision = gate.decide("roc_auc", None, 0.01, 0.9, champion, BASELINE, 0.1)
+    assert decision["passed"] is False
+    assert decision["reasons"][-1].endswith(
+        "set gate.allow_unproven_champion: true in params.yaml for this change only"
+    )
+    allowed = gate.decide("roc_auc", None, 0.01, 0.9, {**champion, "unproven_allowed": True}, BASELINE, 0.1)
+    assert allowed["passed"] is True
+    assert "not compared, because gate.allow_unproven_champion is true" in allowed["reasons"][-1]
+
+
+def test_a_champion_is_compared_on_the_rows_it_never_trained_on() -> None:
+    champion = {"version": "2", "value": 0.80, "rows": 56, "overlap": 101, "candidate_value": 0.84}
+    decision = gate.decide("roc_auc", None, 0.01, 0.86, champion, BASELINE, 0.1)
+    assert decision["passed"] is True
+    assert decision["reasons"][-1] == (
+        "roc_auc 0.8400 is within 0.01 of champion v2 (0.8000) on the 56 holdout rows it never trained on or better"
+    )
+
+
+def test_the_champion_is_scored_only_on_holdout_rows_it_never_trained_on(
+    task_data: pd.DataFrame, data_settings: dict, params: dict[str, Any], register_model: Callable, task: str
+) -> None:
+    import mlflow
+
+    seen = task_data.head(100)
+    model = train.fit(seen, data_settings, params["train"])
+    version = register_model(model, trained_on=seen)
+    mlflow.MlflowClient().set_registered_model_alias("test-model", "champion", version)
+    metric = metrics.names_for(task)[0]
+    mixed = pd.concat([seen.head(40), task_data.tail(60)], ignore_index=True)  # 40 rows it learned, 60 it did not
+    scored = gate.score_champion(params["register"], task, metric, mixed, TARGET, candidate_model=model)
+    assert (scored["rows"], scored["overlap"]) == (60, 40)
+    features, truth = task_data.tail(60).drop(columns=[TARGET]), task_data.tail(60)[TARGET]
+    assert scored["value"] == pytest.approx(metrics.score(task, model, features, truth)[metric])
+    assert scored["candidate_value"] == pytest.approx(scored["value"])  # the same model, on the same rows
+    learned = gate.score_champion(params["register"], task, metric, seen.head(50), TARGET, candidate_model=model)
+    assert learned["unproven"].startswith(f"champion v{version} trained on 50 of the 50 holdout rows")
+    keyed = gate.score_champion(params["register"], task, metric, mixed, TARGET, key=[mixed.columns[0]])
+    assert "cannot be compared; keep data.key as it was" in keyed["unproven"]
+
+
+def test_a_champion_without_a_record_of_its_rows_is_unproven(
+    task_data: pd.DataFrame, data_settings: dict, params: dict[str, Any], register_model: Callable, task: str
+) -> None:
+    import mlflow
+
+    version = register_model(train.fit(task_data.head(100), data_settings, params["train"]))
+    mlflow.MlflowClient().set_registered_model_alias("test-model", "champion", version)
+    scored = gate.score_champion(params["register"], task, metrics.names_for(task)[0], task_data.tail(60), TARGET)
+    assert scored == {
+        "version": version,
+        "unproven": f"champion v{version} has no record of the rows it trained on, so its holdout score may come "
+        "from rows it learned: run `make holdout-migrate` to record them (README, 'The holdout')",
+        "unproven_allowed": False,
+    }

@@ -214,7 +214,7 @@ def test_odd_keys_stay_on_one_line(project_params: dict[str, Any]) -> None:
 def test_missing_section_and_missing_key_are_named(project_params: dict[str, Any]) -> None:
     assert rejection(changed(project_params, "gate", ...)) == (
         "params.yaml: section gate is missing: it must be a mapping with the keys "
-        "metric, threshold, tolerance, allow_schema_change"
+        "metric, threshold, tolerance, baseline_margin, allow_schema_change, allow_leakage, allow_unproven_champion"
     )
     assert rejection(changed(project_params, "register", ...)).startswith("params.yaml: section register is missing")
     assert rejection(changed(project_params, "gate.tolerance", ...)) == (
@@ -293,7 +293,8 @@ def test_command_with_bad_params_exits_2_with_one_line(
     bad = changed(project_params, "train.random_forest.n_estimators", -5)
     (tmp_path / "params.yaml").write_text(text or yaml.safe_dump(bad), encoding="utf-8")
     (tmp_path / "m.json").write_text("{}", encoding="utf-8")  # so that only the params can be wrong
-    arguments = ["--model", "m.joblib", "--holdout", "h.csv", "--metrics", "m.json", "--decision", "d.json"]
+    arguments = ["--model", "m.joblib", "--train", "t.csv", "--holdout", "h.csv", "--metrics", "m.json"]
+    arguments += ["--decision", "d.json"]
     done = subprocess.run(
         [sys.executable, "-m", PACKAGE, "gate", *arguments], cwd=tmp_path, capture_output=True, text=True, check=False
     )

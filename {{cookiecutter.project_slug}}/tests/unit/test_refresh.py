@@ -64,9 +64,10 @@ def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
     code, out, _ = run()
     held = len(refreshing.base)
     assert code == 0 and out[-1] == "changed=true"
-    assert len(raw(refreshing)) == held + 40
     summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
-    assert (summary["rows_before"], summary["rows_after"], summary["rows_removed"]) == (held, held + 40, 0)
+    added = summary["rows_added"]  # a drawn row equal to one the data holds adds nothing
+    assert 0 < added <= 40 and len(raw(refreshing)) == held + added
+    assert (summary["rows_before"], summary["rows_after"], summary["rows_removed"]) == (held, held + added, 0)
     assert summary["sha256_before"] != summary["sha256_after"]
     # The old rows are kept byte for byte: git shows only the added lines.
     assert (
@@ -75,7 +76,27 @@ def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
         .startswith(refreshing.base.to_csv(index=False))
     )
     code, out, _ = run()  # the next refresh brings different rows
-    assert code == 0 and len(raw(refreshing)) == held + 80
+    assert code == 0 and len(raw(refreshing)) > held + added
+
+
+def test_without_a_key_every_row_is_kept_and_a_batch_read_twice_adds_nothing(refreshing, run) -> None:
+    """Different records with equal values (two passengers alike) are rows of their own, never merged."""
+    doubled = pd.concat([refreshing.base, refreshing.base.head(7)], ignore_index=True)
+    refreshing.write_csv(doubled, "data/raw/data.csv")
+    batch = pd.concat([refreshing.unseen.head(6), refreshing.unseen.head(6), refreshing.base.head(3)])
+    refreshing.write_csv(batch, "incoming/batch.csv")
+    refreshing.params["refresh"].update(source="incoming/batch.csv")
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 0, err
+    after = raw(refreshing)
+    assert len(after) == len(doubled) + 12  # both copies of the 6 new rows; the 3 held rows already are
+    assert after.head(len(doubled)).to_csv(index=False) == doubled.to_csv(index=False)
+    summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
+    assert (summary["rows_added"], summary["rows_removed"]) == (12, 0)
+    assert pd.read_csv(refreshing.root / "reports/refresh/removed.csv").empty
+    code, out, _ = run()
+    assert code == 0 and out[-1] == "changed=false"  # the same batch again
 
 
 def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> None:
@@ -102,6 +123,8 @@ def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> Non
     assert after.set_index("row id").loc[range(10), column].tolist() == pytest.approx(batch[column].tolist())
     summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
     assert (summary["rows_added"], summary["rows_removed"]) == (10, 10)
+    removed = pd.read_csv(refreshing.root / "reports/refresh/removed.csv")
+    assert sorted(removed["row id"]) == list(range(10))  # the replaced rows, as they were
 
 
 def test_append_keeps_a_rolling_window(refreshing, run) -> None:
@@ -112,7 +135,12 @@ def test_append_keeps_a_rolling_window(refreshing, run) -> None:
     assert code == 0, err
     after = raw(refreshing)
     assert len(after) == held
-    assert after.head(held - 40).to_csv(index=False) == refreshing.base.tail(held - 40).to_csv(index=False)
+    summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
+    dropped = summary["rows_removed"]
+    assert dropped == summary["rows_added"] > 0
+    assert len(pd.read_csv(refreshing.root / "reports/refresh/removed.csv")) == dropped
+    kept = held - dropped
+    assert after.head(kept).to_csv(index=False) == refreshing.base.tail(kept).to_csv(index=False)
 
 
 def test_replace_takes_the_source_as_the_whole_data_set(refreshing, run) -> None:

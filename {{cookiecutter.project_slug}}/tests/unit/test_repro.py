@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
+import subprocess
+import sys
 from pathlib import Path
-
-import pytest
 
 from {{ cookiecutter.package_name }} import repro
 
@@ -15,14 +14,9 @@ def test_a_failed_gate_is_named_from_dvcs_error() -> None:
     assert repro.failed_stage(RuntimeError("failed to reproduce 'train': failed to run")) is None
 
 
-def test_outside_a_dvc_project_it_is_one_error_and_no_traceback(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    here = Path.cwd()
-    os.chdir(tmp_path)
-    try:
-        assert repro.main([]) == 1
-    finally:
-        os.chdir(here)
-    err = capsys.readouterr().err
-    assert "ERROR: you are not inside of a DVC repository" in err and "Traceback" not in err
+def test_outside_a_dvc_project_it_is_one_error_and_no_traceback(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "repro"], cwd=tmp_path, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert "ERROR: you are not inside of a DVC repository" in done.stderr and "Traceback" not in done.stderr

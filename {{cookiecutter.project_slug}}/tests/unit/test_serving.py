@@ -28,10 +28,12 @@ def registered(project, client: Any, make_frame: Callable[..., pd.DataFrame]) ->
 
     def run(task: str) -> str:
         frame = make_frame(task, rows=160, seed=3)
+        frame.insert(0, "paperless billing", np.arange(len(frame)) % 3 == 0)  # a bool column
         project.params["data"] = {"task": task, "target": TARGET}
         project.params["gate"]["metric"] = "roc_auc" if task == "classification" else "r2"
         project.save_params()
         project.write_csv(frame.tail(60), "data/prepared/holdout.csv")
+        project.write_csv(frame.head(100), "data/prepared/train.csv")
         Path("models").mkdir(exist_ok=True)
         joblib.dump(train.fit(frame.head(100), project.params["data"], project.params["train"]), "models/model.joblib")
         Path("reports/plots").mkdir(parents=True, exist_ok=True)
@@ -43,6 +45,7 @@ def registered(project, client: Any, make_frame: Callable[..., pd.DataFrame]) ->
         decision["model_md5"] = gate.file_md5("models/model.joblib")
         Path("reports/gate.json").write_text(json.dumps(decision), encoding="utf-8")
         args = ["--model", "models/model.joblib", "--holdout", "data/prepared/holdout.csv"]
+        args += ["--train", "data/prepared/train.csv"]
         assert register.main([*args, "--gate", "reports/gate.json", "--metrics", "reports/metrics.json"]) == 0
         return project.params["register"]["model_name"]
 
@@ -66,15 +69,20 @@ def test_champion_predicts_raw_holdout_rows_and_its_input_example(task: str, reg
     example = Model.load(local).load_input_example(local)
     assert len(served.predict(example)) == len(example)
 
+    assert rows["paperless billing"].dtype == bool
     gaps = rows.head(3).copy()
     for column in gaps.select_dtypes(["float", "integer"]).columns:  # an integer column with a gap is a float
         gaps[column] = np.nan
-    text_like = list(gaps.select_dtypes("object").columns)
+    text_like = [*gaps.select_dtypes(["object", "string"]).columns, "paperless billing"]
     for missing in (np.nan, None):  # an empty CSV cell, and a JSON null in a served request
         for column in text_like:
             gaps[column] = pd.Series([missing] * len(gaps), index=gaps.index, dtype=object)
-        # Numbers, categories and text may all be missing at serving time.
+        # Numbers, bools, categories and text may all be missing at serving time.
         assert len(served.predict(gaps)) == 3
+    unseen = rows.head(3).copy()
+    category = next(column for column in unseen.select_dtypes(["object", "string"]).columns if column != TARGET)
+    unseen[category] = "a value the training rows never had"
+    assert len(served.predict(unseen)) == 3
 
 
 def test_the_run_carries_what_a_reviewer_needs(registered: Callable, client: Any) -> None:
