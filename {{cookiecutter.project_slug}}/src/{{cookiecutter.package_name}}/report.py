@@ -226,34 +226,39 @@ def write_images(gate: dict[str, Any] | None, args: argparse.Namespace) -> None:
     folder.mkdir(parents=True)
     for plot in sorted(Path(args.plots_dir).glob("*.png")):
         shutil.copyfile(plot, folder / plot.name)
-    if gate.get("metric") and all(isinstance(gate.get(key), int | float) for key in ("candidate", "threshold")):
+    if gate.get("metric") and isinstance(gate.get("candidate"), int | float):
         draw_comparison(gate, folder / "comparison.png")
 
 
 def draw_comparison(gate: dict[str, Any], path: Path) -> None:
-    """A bar per model (this run, the champion) on the gate's metric, with the threshold as a line."""
+    """A bar per model (this run, the champion, the trivial baseline) on the gate's metric, the threshold as a line."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    champion = gate.get("champion") or {}
+    champion, baseline = gate.get("champion") or {}, gate.get("baseline") or {}
     bars = {"this run": gate["candidate"]}
     if isinstance(champion.get("value"), int | float):
         bars[f"champion v{champion['version']}"] = champion["value"]
+    if isinstance(baseline.get("value"), int | float):
+        bars["trivial baseline"] = baseline["value"]
+    threshold = gate.get("threshold") if isinstance(gate.get("threshold"), int | float) else None
     figure, axes = plt.subplots(figsize=(5, 2.2))
-    colours = ["tab:green" if gate.get("passed") else "tab:red", "tab:blue"]
+    colours = ["tab:green" if gate.get("passed") else "tab:red", "tab:blue", "tab:grey"]
     axes.barh(list(bars), list(bars.values()), color=colours[: len(bars)])
-    axes.axvline(gate["threshold"], color="grey", linestyle="--")
+    if threshold is not None:
+        axes.axvline(threshold, color="grey", linestyle="--")
     for row, value in enumerate(bars.values()):
         axes.text(value, row, f" {value:.4f}", va="center")
-    low = min([*bars.values(), gate["threshold"]])
-    high = max([*bars.values(), gate["threshold"]])
+    shown = [*bars.values(), *([threshold] if threshold is not None else [])]
+    low, high = min(shown), max(shown)
     margin = max((high - low) * 0.5, abs(high) * 0.02, 1e-6)
     axes.set_xlim(low - margin, high + margin * 1.5)
     axes.invert_yaxis()
     verdict = "passed" if gate.get("passed") else "failed"
-    axes.set(xlabel=f"{gate['metric']} (dashed: the threshold {gate['threshold']:g})", title=f"Gate: {verdict}")
+    line = f" (dashed: the threshold {threshold:g})" if threshold is not None else ""
+    axes.set(xlabel=f"{gate['metric']}{line}", title=f"Gate: {verdict}")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
