@@ -66,7 +66,7 @@ def test_with_a_key_a_corrected_row_keeps_its_side(task_data: pd.DataFrame) -> N
     corrected = keyed.copy()
     corrected[TARGET] = corrected[TARGET].sample(frac=1, random_state=0).to_numpy()  # every label changed
     assert sides(keyed, key=["id"]) == sides(corrected, key=["id"])
-    with pytest.raises(params.ParamsError, match="data.key names columns the data does not have: 'nope'"):
+    with pytest.raises(params.ParamsError, match=r"data\.key names columns the data does not have: 'nope'"):
         sides(keyed, key=["nope"])
 
 

@@ -15,8 +15,7 @@ def test_a_failed_gate_is_named_from_dvcs_error() -> None:
 
 
 def test_outside_a_dvc_project_it_is_one_error_and_no_traceback(tmp_path: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "{{ cookiecutter.package_name }}", "repro"], cwd=tmp_path, capture_output=True, text=True
-    )
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "repro"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == 1
     assert "ERROR: you are not inside of a DVC repository" in done.stderr and "Traceback" not in done.stderr
