@@ -9,6 +9,7 @@ edit for the user with the file named, and never touch the skipped paths.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
@@ -61,6 +62,8 @@ def updated(tmp_path_factory) -> dict:
     edit_as_a_user(project)
     replace(project / "README.md", "## Quick start", "## Quick start (our wording)")
     commit(project, "Our README wording")
+    run([sys.executable, "-m", "compileall", "-q", "src"], project)  # bytecode, as running the project writes it
+    record["bytecode"] = sorted(path.name for path in project.rglob("*.pyc"))
     record["commit_b"] = change_the_template(template, conflicting=True)
     record["check_before"] = run([*CRUFT, "check"], project, check=False)
     record["update"] = run([*CRUFT, "update", "-y"], project, check=False)
@@ -79,6 +82,14 @@ def test_bake_records_what_cruft_needs(updated):
     skip = tomllib.loads((updated["project"] / "pyproject.toml").read_text())["tool"]["cruft"]["skip"]
     for kept in ("data", "params.yaml", "expectations/suite.json", "dvc.lock", "mlflow.db", "**/__pycache__"):
         assert kept in skip
+
+
+def test_a_three_way_merge_next_to_a_users_edit_with_bytecode_written(updated):
+    """Machines that write bytecode (every user's) merge as the others do: markers, never .rej files."""
+    assert "PYTHONDONTWRITEBYTECODE" not in os.environ and updated["bytecode"]
+    assert updated["rejects"] == [] and updated["conflicts"] == ["README.md"]
+    readme = (updated["project"] / "README.md").read_text(encoding="utf-8")
+    assert "<<<<<<<" in readme and "## Quick start (our wording)" in readme and "## Quick start (template B)" in readme
 
 
 def test_check_fails_before_and_passes_after(updated):
