@@ -35,7 +35,8 @@ def classification_frame(rows: int = 160, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     signal = rng.normal(size=rows)
     churned = signal + rng.normal(scale=0.7, size=rows) > 0
-    words = np.where(churned, "slow refund angry", "happy quick thanks")
+    # Words that go with the label for most rows, not all: a hint, never the answer itself.
+    words = np.where(churned ^ (rng.random(rows) < 0.25), "slow refund angry", "happy quick thanks")
     frame = pd.DataFrame(
         {
             "monthly charges": np.round(60 + 15 * signal + rng.normal(size=rows), 2),

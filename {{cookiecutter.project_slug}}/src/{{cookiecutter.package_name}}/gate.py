@@ -114,11 +114,16 @@ def champion_reason(metric: str, tolerance: float, candidate: float, champion: d
             f"not compared, because {SCHEMA_SWITCH} is true: the checks above decide"
         )
     if "error" in champion:
-        return False, (
-            f"champion v{version} could not be scored on the holdout rows: {champion['error']}; "
-            f"if the change of columns is deliberate, set {SCHEMA_SWITCH}: true in params.yaml for this change only"
+        switch = (
+            f"; if the change of columns is deliberate, set {SCHEMA_SWITCH}: true in params.yaml for this change only"
+            if champion.get("missing")
+            else ""
         )
+        return False, f"champion v{version} could not be scored on the holdout rows: {champion['error']}{switch}"
     mine = champion.get("candidate_value", candidate)
+    if math.isnan(mine) or math.isnan(champion["value"]):  # an undefined metric is no evidence either way
+        values = f"candidate {mine:.4f}, champion v{version} {champion['value']:.4f}"
+        return False, f"{metric} is undefined on the rows compared ({values}): no evidence either way"
     rows = f" on the {champion['rows']} holdout rows it never trained on" if champion.get("overlap") else ""
     if is_worse(metric, mine, champion["value"], tolerance):
         return False, (
@@ -178,9 +183,12 @@ def missing_features(model: Any, features: Any) -> list[str]:
     return [] if expected is None else [str(name) for name in expected if name not in features.columns]
 
 
-def holdout_identity(key: list[str] | None) -> str:
-    """How rows are told apart (recorded with each version): by their key columns, or whole."""
-    return f"key: {', '.join(key)}" if key else "row"
+def holdout_identity(key: list[str] | None, rows: Any) -> str:
+    """How rows are told apart (recorded with each version): by their key columns or whole, over which columns."""
+    from .rows import columns_digest
+
+    told_by = f"key: {', '.join(key)}" if key else "row"
+    return f"{told_by}; columns {columns_digest(rows)}"
 
 
 def score_champion(
@@ -203,20 +211,20 @@ def score_champion(
     if version is None:
         return None
     model = registry.load(version)  # a champion that cannot be loaded stops the gate (RegistryError)
+    missing = missing_features(model, split_target(holdout, target)[0])
+    if missing:  # removed or renamed feature columns: the only failure the schema switch covers
+        columns = ", ".join(map(repr, missing))
+        found = {"version": version, "error": f"ValueError: feature columns {columns} are not in the holdout rows"}
+        return {**found, "missing": missing, **({"schema_change_allowed": True} if allow_schema_change else {})}
     unseen = rows_never_trained_on(registry, version, holdout, key)
     if isinstance(unseen, str):
         return {"version": version, "unproven": unseen, "unproven_allowed": allow_unproven}
     clean = holdout[unseen]
     features, truth = split_target(clean, target)
-    missing = missing_features(model, features)
     try:
-        if missing:
-            raise ValueError(f"feature columns {', '.join(map(repr, missing))} are not in the holdout rows")
         value = score(task, model, features, truth)[metric]
     except Exception as error:  # any failure to score is a reason to refuse, never a crash
-        found = {"version": version, "error": f"{type(error).__name__}: {error}"}
-        # The switch covers removed or renamed feature columns only; any other failure still fails the gate.
-        return {**found, "schema_change_allowed": True} if allow_schema_change and missing else found
+        return {"version": version, "error": f"{type(error).__name__}: {error}", "missing": []}
     result = {"version": version, "value": value, "rows": len(clean), "overlap": int(len(holdout) - len(clean))}
     if result["overlap"]:  # the candidate is scored on the same rows, for a fair comparison
         result["candidate_value"] = score(task, candidate_model, features, truth)[metric]
@@ -234,10 +242,10 @@ def rows_never_trained_on(registry: Any, version: str, holdout: Any, key: list[s
             "rows it learned: run `make holdout-migrate` to record them (README, 'The holdout')"
         )
     identity, trained_on = record
-    if identity != holdout_identity(key):
+    if identity != holdout_identity(key, holdout):
         return (
             f"champion v{version} told its training rows apart by {identity!r}, this data by "
-            f"{holdout_identity(key)!r} (data.key): they cannot be compared; keep data.key as it was"
+            f"{holdout_identity(key, holdout)!r} (data.key and the columns): they cannot be compared"
         )
     unseen = ~shared(fingerprints(holdout, key or ()), trained_on)
     if unseen.sum() < min(MIN_UNSEEN_ROWS, len(holdout)) or not unseen.any():
@@ -295,7 +303,7 @@ def improvement_low(task: str, metric: str, candidate: Any, baseline: Any, featu
     """The BOOTSTRAP_QUANTILE of the candidate's improvement over the baseline across bootstrap resamples."""
     import numpy as np
 
-    from .metrics import classification_metrics, regression_metrics
+    from .metrics import one_metric
 
     def predictions(model: Any) -> tuple[Any, Any]:
         proba = model.predict_proba(features) if task == "classification" else None
@@ -307,13 +315,12 @@ def improvement_low(task: str, metric: str, candidate: Any, baseline: Any, featu
     rng, gains, every_class = np.random.default_rng(0), [], len(set(truth.tolist()))
     for _ in range(BOOTSTRAP_RESAMPLES):
         rows = rng.integers(0, len(truth), len(truth))
-        if task == "classification":
-            if len(set(truth[rows].tolist())) < every_class:  # a resample without a class has no roc_auc
-                continue
-            values = [classification_metrics(truth[rows], predicted[rows], proba[rows], classes)[metric]
-                      for predicted, proba in (mine, theirs)]  # fmt: skip
-        else:
-            values = [regression_metrics(truth[rows], predicted[rows])[metric] for predicted, _ in (mine, theirs)]
+        if task == "classification" and len(set(truth[rows].tolist())) < every_class:
+            continue  # a resample without a class has no roc_auc
+        values = [
+            one_metric(metric, truth[rows], predicted[rows], None if proba is None else proba[rows], classes)
+            for predicted, proba in (mine, theirs)
+        ]
         gains.append(improvement(metric, values[0], values[1]))
     finite = [gain for gain in gains if not math.isnan(gain)]
     return float(np.quantile(finite, BOOTSTRAP_QUANTILE)) if finite else math.nan
@@ -344,6 +351,22 @@ def evaluate_gate(
         metric, threshold, float(gate["tolerance"]), candidate, champion, baseline, margin, found, allow_leakage
     )
     return {**decision, "allow_schema_change": allow, "allow_unproven_champion": unproven}
+
+
+def finite(value: Any) -> Any:
+    """The value with every NaN or infinite number replaced by None (JSON's null)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(item) for item in value]
+    return value
+
+
+def strict_json(value: Any) -> str:
+    """JSON any parser reads: an undefined metric is null, never a bare NaN."""
+    return json.dumps(finite(value), indent=2, allow_nan=False)
 
 
 def print_decision(decision: dict[str, Any]) -> None:
@@ -381,6 +404,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:  # DataError, ParamsError, bad JSON or a non-numeric setting
         return fail(error, 2)
     Path(args.decision).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.decision).write_text(json.dumps(decision, indent=2) + "\n", encoding="utf-8")
+    Path(args.decision).write_text(strict_json(decision) + "\n", encoding="utf-8")
     print_decision(decision)
     return 0 if decision["passed"] else 1

@@ -70,7 +70,7 @@ def migrate(params: dict) -> list[str]:
             path.write_bytes(to_bytes(fingerprints(rows, key or ())))
             artifacts = str(Path(TRAINING_ROWS).parent)
             registry.call("recording the rows", registry.client.log_artifact, found.run_id, str(path), artifacts)
-        for name, value in ((TRAINING_COUNT, str(len(rows))), (TRAINING_IDENTITY, holdout_identity(key))):
+        for name, value in ((TRAINING_COUNT, str(len(rows))), (TRAINING_IDENTITY, holdout_identity(key, rows))):
             registry.call("tagging", registry.client.set_model_version_tag, registry.name, version, name, value)
         lines.append(f"holdout: v{version} (@{alias}) now records its {len(rows)} training rows")
     if not lines:

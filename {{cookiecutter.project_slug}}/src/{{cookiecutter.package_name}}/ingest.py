@@ -13,7 +13,7 @@ import pandas as pd
 from .data import DataError, read_table, write_table
 from .errors import fail
 from .params import ParamsError, load_params, section
-from .rows import in_holdout
+from .rows import IdentityError, in_holdout
 
 
 def clean(frame: pd.DataFrame, target: str) -> pd.DataFrame:
@@ -38,19 +38,23 @@ def split(
         raise ParamsError(f"ingest.holdout_fraction={holdout_fraction}: must be between 0 and 1 (exclusive)")
     try:
         holdout = in_holdout(frame, holdout_fraction, seed, key or ())
-    except KeyError as error:
-        raise ParamsError(f"params.yaml: {error.args[0]}; allowed: {', '.join(map(str, frame.columns))}") from None
+    except IdentityError as error:
+        raise ParamsError(f"params.yaml: {error}") from None
     train, kept = frame[~holdout], frame[holdout]
     if train.empty or kept.empty:
         raise DataError(
             f"{len(frame)} rows are too few to split with holdout_fraction={holdout_fraction}: "
             f"{len(train)} training and {len(kept)} holdout rows"
         )
-    if task == "classification" and kept[target].nunique() < 2:
-        raise DataError(
-            f"the holdout's {len(kept)} rows hold a single class of {target!r}: no metric can be computed; "
-            "add rows or raise ingest.holdout_fraction"
-        )
+    if task == "classification":
+        absent = frame[target][~frame[target].isin(set(kept[target]))].value_counts()
+        if kept[target].nunique() < 2 or len(absent):
+            shown = ", ".join(f"{label!r} ({count} rows)" for label, count in absent.head(5).items())
+            raise DataError(
+                f"the holdout's {len(kept)} rows lack classes of {target!r}: {shown or 'all but one'}; the gate "
+                "cannot score a model on a class it never sees: add rows of those classes, or raise "
+                "ingest.holdout_fraction"
+            )
     return train, kept
 
 

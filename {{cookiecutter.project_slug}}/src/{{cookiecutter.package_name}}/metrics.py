@@ -76,6 +76,27 @@ def regression_metrics(y_true: Any, y_pred: Any) -> dict[str, float]:
     }
 
 
+def one_metric(metric: str, truth: np.ndarray, predicted: np.ndarray, proba: Any, classes: list[Any]) -> float:
+    """One metric of the task, as `classification_metrics` / `regression_metrics` compute it (for resampling)."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    if metric == "accuracy":
+        return float(np.mean(truth == predicted))
+    if metric == "f1":
+        return float(f1_score(truth, predicted, average="macro"))
+    if metric == "roc_auc":
+        if len(classes) == 2:
+            return float(roc_auc_score(truth == classes[1], proba[:, 1]))
+        return float(roc_auc_score(truth, proba, multi_class="ovr", labels=classes))
+    errors = np.asarray(truth, dtype=float) - np.asarray(predicted, dtype=float)
+    if metric == "rmse":
+        return float(math.sqrt(np.mean(errors**2)))
+    if metric == "mae":
+        return float(np.mean(np.abs(errors)))
+    total = np.sum((np.asarray(truth, dtype=float) - np.mean(truth)) ** 2)
+    return float(1 - np.sum(errors**2) / total) if total > 0 else float("nan")
+
+
 def score(task: str, model: Any, features: Any, target: Any) -> dict[str, float]:
     """Compute every metric of the task for a fitted model on the given rows."""
     predicted = model.predict(features)

@@ -222,10 +222,13 @@ def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any], key:
             allowed = ", ".join(map(str, raw.columns))
             raise ParamsError(f"params.yaml: refresh.key = {column!r}: not a column; allowed: {allowed}")
     if key:
-        new = new[~pd.Series(identities(new, key)).duplicated(keep="last").to_numpy()]
+        # A row with a missing key cell is identified by all its cells: it never takes another's place.
+        batch = pd.Series(identities(new, key))
+        new = new[~(batch.duplicated(keep="last") & batch.str.startswith("key:")).to_numpy()]  # the newest per key
         unchanged = pd.Series(identities(new)).isin(set(identities(raw))).to_numpy()
         new = new[~unchanged]  # a row the data holds already keeps its place
-        taken_over = pd.Series(identities(raw, key)).isin(set(identities(new, key))).to_numpy()
+        keys = {identity for identity in identities(new, key) if identity.startswith("key:")}
+        taken_over = pd.Series(identities(raw, key)).isin(keys).to_numpy()
         both = pd.concat([raw[~taken_over], new], ignore_index=True)
     else:
         held = multiset(raw)
@@ -235,7 +238,13 @@ def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any], key:
     if time_column:
         if time_column not in raw.columns:
             raise ParamsError(f"params.yaml: refresh.time_column = {time_column!r}: not a column of {RAW}")
-        both = both.sort_values(time_column, kind="stable")
+        try:
+            both = both.sort_values(time_column, kind="stable")
+        except TypeError:  # numbers and text mixed in one column cannot be ordered
+            raise RefreshError(
+                f"refresh.time_column = {time_column!r}: its values cannot be ordered (numbers and text mixed in "
+                "the data and the source); give every row a value of one kind, e.g. an ISO date"
+            ) from None
     if settings["max_rows"]:
         both = both.tail(settings["max_rows"])
     return both.reset_index(drop=True)

@@ -112,7 +112,7 @@ def check_decision(decision: dict[str, Any], model_path: str) -> None:
 
 def training_record(train: Any, key: list[str] | None) -> tuple[dict[str, str], bytes]:
     """The version tags and the file (TRAINING_ROWS) that record which rows a model trained on."""
-    tags = {TRAINING_IDENTITY: holdout_identity(key), TRAINING_COUNT: str(len(train))}
+    tags = {TRAINING_IDENTITY: holdout_identity(key, train), TRAINING_COUNT: str(len(train))}
     return tags, to_bytes(fingerprints(train, key or ()))
 
 
@@ -126,15 +126,15 @@ def existing_version(registry: Registry, model_md5: str) -> str | None:
 def signature_for(model: Any, features: Any) -> Any:
     """Infer the serving signature from the holdout rows as they are read, so raw rows are accepted.
 
-    Every column is optional: the pipeline imputes a missing value of any column. Integer and bool
+    Every column is optional: the pipeline imputes a missing value of any column. Number and bool
     columns are declared as "any" value: MLflow would refuse a missing value in a `long` or `boolean`
-    column (a gap makes the column floats), and an integer in a `double` one.
+    column (a gap makes the column floats), and whole numbers sent for a `double` one.
     """
     from mlflow.models import infer_signature
     from mlflow.models.signature import ModelSignature
     from mlflow.types.schema import AnyType, ColSpec, Schema
 
-    loose = set(features.select_dtypes(include=["integer", "bool"]).columns)
+    loose = set(features.select_dtypes(include=["number", "bool"]).columns)
     inferred = infer_signature(features.astype({name: "float64" for name in loose}), model.predict(features))
     inputs = [
         ColSpec(AnyType() if spec.name in loose else spec.type, spec.name, required=False)

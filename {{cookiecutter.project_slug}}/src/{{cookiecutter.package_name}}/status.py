@@ -65,7 +65,7 @@ def settings_behind(decision: dict) -> list[str]:
         settings.append("gate.allow_leakage (true only when the data truly is that easy; better: drop the column)")
     if "unproven" in champion and not champion.get("unproven_allowed"):
         settings.append("gate.allow_unproven_champion (or `make holdout-migrate`, README 'The holdout')")
-    elif "error" in champion and not champion.get("schema_change_allowed"):
+    elif "error" in champion and champion.get("missing", True) and not champion.get("schema_change_allowed"):
         settings.append("gate.allow_schema_change (true only when the change of columns is deliberate)")
     elif isinstance(champion.get("value"), int | float):
         mine = champion.get("candidate_value", candidate)

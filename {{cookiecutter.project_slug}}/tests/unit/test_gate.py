@@ -72,7 +72,8 @@ def test_nan_candidate_fails() -> None:
 
 
 def test_champion_that_cannot_be_scored_fails_the_gate_and_names_the_switch() -> None:
-    decision = gate.decide("r2", 0.3, 0.01, 0.99, {"version": "2", "error": "ValueError: columns are missing"})
+    champion = {"version": "2", "error": "ValueError: columns are missing", "missing": ["x"]}
+    decision = gate.decide("r2", 0.3, 0.01, 0.99, champion)
     assert decision["passed"] is False
     assert decision["reasons"][1] == (
         "champion v2 could not be scored on the holdout rows: ValueError: columns are missing; "
@@ -140,15 +141,28 @@ def test_champion_that_needs_other_columns_is_an_error(
     assert scored == {
         "version": champion,
         "error": f"ValueError: feature columns {holdout.columns[0]!r} are not in the holdout rows",
+        "missing": [holdout.columns[0]],
     }
     allowed = gate.score_champion(params["register"], task, metric, renamed, TARGET, allow_schema_change=True)
     assert allowed == {**scored, "schema_change_allowed": True}
 
 
 def test_main_with_a_removed_column_fails_unless_the_switch_is_set(
-    champion: str, gate_args: Callable, project, holdout: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+    champion: str,
+    gate_args: Callable,
+    project,
+    task_data: pd.DataFrame,
+    holdout: pd.DataFrame,
+    data_settings: dict,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    project.use_synthetic(holdout.drop(columns=holdout.columns[0]), "data/prepared/holdout.csv")
+    import joblib
+
+    removed = holdout.columns[0]  # the candidate is trained and scored without it; the champion needs it
+    project.use_synthetic(holdout.drop(columns=removed), "data/prepared/holdout.csv")
+    project.use_synthetic(task_data.head(100).drop(columns=removed), "data/prepared/train.csv")
+    fitted = train.fit(task_data.head(100).drop(columns=removed), data_settings, project.params["train"])
+    joblib.dump(fitted, "model.joblib")
     good = {project.params["gate"]["metric"]: passing_value(project.params)}
     assert gate.main(gate_args(good)) == 1
     assert "set gate.allow_schema_change: true in params.yaml" in capsys.readouterr().err
@@ -373,7 +387,7 @@ def test_the_champion_is_scored_only_on_holdout_rows_it_never_trained_on(
     learned = gate.score_champion(params["register"], task, metric, seen.head(50), TARGET, candidate_model=model)
     assert learned["unproven"].startswith(f"champion v{version} trained on 50 of the 50 holdout rows")
     keyed = gate.score_champion(params["register"], task, metric, mixed, TARGET, key=[mixed.columns[0]])
-    assert "cannot be compared; keep data.key as it was" in keyed["unproven"]
+    assert "(data.key and the columns): they cannot be compared" in keyed["unproven"]
 
 
 def test_a_champion_without_a_record_of_its_rows_is_unproven(
@@ -390,3 +404,13 @@ def test_a_champion_without_a_record_of_its_rows_is_unproven(
         "from rows it learned: run `make holdout-migrate` to record them (README, 'The holdout')",
         "unproven_allowed": False,
     }
+
+
+def test_an_undefined_comparison_never_passes() -> None:
+    nan = float("nan")
+    for champion in ({"version": "3", "value": nan}, {"version": "3", "value": 0.8, "candidate_value": nan}):
+        decision = gate.decide("roc_auc", None, 0.01, 0.9, {**champion, "rows": 40, "overlap": 196}, BASELINE, 0.1)
+        assert decision["passed"] is False
+        assert "is undefined on the rows compared" in decision["reasons"][-1]
+    written = gate.strict_json({"value": nan, "rows": [float("inf"), 1.0]})
+    assert json.loads(written) == {"value": None, "rows": [None, 1.0]}

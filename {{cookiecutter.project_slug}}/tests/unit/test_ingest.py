@@ -81,10 +81,19 @@ def test_split_is_repeatable_for_a_seed(task_data: pd.DataFrame, task: str) -> N
     assert first[1].index.tolist() != other[1].index.tolist()
 
 
-def test_a_class_with_one_row_is_kept() -> None:
+def test_a_class_missing_from_the_holdout_is_named() -> None:
+    """Sides are fixed for good, so a class the holdout never holds would make every gate unscorable."""
     frame = pd.DataFrame({"x": range(100), TARGET: ["a", "b"] * 49 + ["c", "only once"]})
-    train, holdout = ingest.split(frame, TARGET, "classification", 0.3, seed=0)
-    assert len(train) + len(holdout) == 100 and "only once" in set(train[TARGET]) | set(holdout[TARGET])
+    outcomes = []
+    for seed in range(10):
+        try:
+            _, holdout = ingest.split(frame, TARGET, "classification", 0.3, seed=seed)
+        except data.DataError as error:
+            assert "lack classes of 'target value':" in str(error) and "(1 rows)" in str(error)
+            outcomes.append("refused")
+        else:
+            outcomes.append(set(holdout[TARGET]) == set(frame[TARGET]))  # every class is held out
+    assert "refused" in outcomes and set(outcomes) <= {True, "refused"}
 
 
 @pytest.mark.parametrize("fraction", [0, 1, 1.5, -0.2, "0.2"])
@@ -101,7 +110,7 @@ def test_bad_holdout_fraction_is_a_params_error(task_data: pd.DataFrame, task: s
     ],
 )
 def test_too_few_rows_is_a_data_error(frame: pd.DataFrame, task: str) -> None:
-    with pytest.raises(data.DataError, match=r"too few to split with holdout_fraction=0\.2|hold a single class"):
+    with pytest.raises(data.DataError, match=r"too few to split with holdout_fraction=0\.2|lack classes of"):
         ingest.split(frame, TARGET, task, 0.2, seed=0)
 
 

@@ -95,3 +95,21 @@ def test_score_returns_every_metric_of_the_task(task: str) -> None:
     result = metrics.score(task, model, features, target)
     assert sorted(result) == sorted(metrics.names_for(task))
     assert all(isinstance(value, float) for value in result.values())
+
+
+def test_one_metric_agrees_with_the_full_computation() -> None:
+    """The gate's resampling computes one metric at a time; it must be the metric evaluate reports."""
+    rng = np.random.default_rng(0)
+    truth = rng.choice(["a", "b", "c"], 80)
+    proba = rng.dirichlet([1, 1, 1], 80)
+    predicted = np.array(["a", "b", "c"])[proba.argmax(axis=1)]
+    full = metrics.classification_metrics(truth, predicted, proba, ["a", "b", "c"])
+    for name in ("accuracy", "f1", "roc_auc"):
+        assert metrics.one_metric(name, truth, predicted, proba, ["a", "b", "c"]) == pytest.approx(full[name])
+    binary = truth == "a"
+    full = metrics.classification_metrics(binary, binary ^ (rng.random(80) < 0.2), proba[:, :2], [False, True])
+    assert metrics.one_metric("roc_auc", binary, binary, proba[:, :2], [False, True]) == pytest.approx(full["roc_auc"])
+    values, guesses = rng.normal(size=80), rng.normal(size=80)
+    full = metrics.regression_metrics(values, guesses)
+    for name in ("r2", "rmse", "mae"):
+        assert metrics.one_metric(name, values, guesses, None, []) == pytest.approx(full[name])

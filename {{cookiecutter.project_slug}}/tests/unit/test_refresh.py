@@ -322,3 +322,25 @@ def test_the_summary_escapes_what_it_quotes() -> None:
     assert "<img" not in text and "\n| x |" not in text
     assert "@&#8203;octocat" in text  # a mention that notifies nobody
     assert "``x`<script>@octocat``" in text  # the source verbatim in a code span, where nothing renders
+
+
+def test_a_row_without_a_key_is_never_taken_over() -> None:
+    raw = pd.DataFrame({"id": [1.0, None, None], "x": [1, 2, 3]})
+    new = pd.DataFrame({"id": [None, 1.0], "x": [4, 5]})
+    settings = {"policy": "append", "key": ["id"], "time_column": None, "max_rows": 0}
+    snapshot = refresh.combine(raw, new, settings, ["id"])
+    assert sorted(snapshot["x"]) == [2, 3, 4, 5]  # id 1 is replaced; the rows without an id all stay
+    assert len(refresh.removed_rows(raw, snapshot)) == 1
+
+
+def test_counts_hold_when_a_column_changes_type() -> None:
+    raw = pd.DataFrame({"x": [1.0, 2.5], "y": [0, 1]})
+    new = pd.DataFrame({"x": ["unknown"], "y": [1]})
+    snapshot = refresh.combine(raw, new, {"policy": "append", "key": [], "time_column": None, "max_rows": 0}, [])
+    assert (len(refresh.added_rows(raw, snapshot)), len(refresh.removed_rows(raw, snapshot))) == (1, 0)
+
+
+def test_a_time_column_that_cannot_be_ordered_is_one_line() -> None:
+    raw, new = pd.DataFrame({"t": [1, 2], "y": [0, 1]}), pd.DataFrame({"t": ["2024-01-03"], "y": [1]})
+    with pytest.raises(refresh.RefreshError, match="refresh.time_column = 't': its values cannot be ordered"):
+        refresh.combine(raw, new, {"policy": "append", "key": [], "time_column": "t", "max_rows": 0}, [])
