@@ -220,7 +220,7 @@ def main() -> int:
     honest = [row for row in leaks if row["variant"] == "honest"]
     failures = [row for row in honest if row["guard_fires"] > 0.05 or row["gate_passes"] < 0.95]
     failures += [row for row in leaks if row["variant"] == "planted leak" and row["guard_fires"] < 1.0]
-    failures += [row for row in leaks if row["variant"] == "shuffled labels" and row["gate_passes"] > 0.05]
+    failures += [row for row in leaks if row["variant"] == "shuffled labels" and row["gate_passes"] > 0.1]
     failures += [row for row in loop if row["split"].startswith("hash") and row["champion_rows_in_holdout_max"] > 0]
     for row in failures:
         print(f"target missed: {row}", file=sys.stderr)

@@ -116,7 +116,8 @@ def worse_candidate_is_stopped(client: Any, aliases: Callable, params: dict[str,
     assert decision["passed"] is False
     assert decision["champion"]["version"] == "1"
     assert f"is worse than champion v1 ({decision['champion']['value']:.4f})" in decision["reasons"][-1]
-    assert "does not beat the baseline" in decision["reasons"][-2]  # no skill: worse than the class shares too
+    no_skill = decision["reasons"][-2]  # shuffled labels: no better than the class shares either
+    assert "does not beat the baseline" in no_skill or "but not beyond chance" in no_skill
     assert capsys.readouterr().err.startswith("gate: FAILED\n")
     assert cli.main(REGISTER) == 1
     assert capsys.readouterr().err == "error: the gate failed (see reports/gate.json); nothing registered\n"
