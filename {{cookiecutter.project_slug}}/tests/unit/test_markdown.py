@@ -6,7 +6,15 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from {{ cookiecutter.package_name }}.markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text, fit, render
+from {{ cookiecutter.package_name }}.markdown import (
+    GITHUB_LIMIT,
+    Section,
+    code_span,
+    escape_cell,
+    escape_text,
+    fit,
+    render,
+)
 
 # CommonMark with raw HTML allowed, plus GitHub's tables: what a comment would let through.
 RENDERER = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])

@@ -342,5 +342,5 @@ def test_counts_hold_when_a_column_changes_type() -> None:
 
 def test_a_time_column_that_cannot_be_ordered_is_one_line() -> None:
     raw, new = pd.DataFrame({"t": [1, 2], "y": [0, 1]}), pd.DataFrame({"t": ["2024-01-03"], "y": [1]})
-    with pytest.raises(refresh.RefreshError, match="refresh.time_column = 't': its values cannot be ordered"):
+    with pytest.raises(refresh.RefreshError, match=r"refresh\.time_column = 't': its values cannot be ordered"):
         refresh.combine(raw, new, {"policy": "append", "key": [], "time_column": "t", "max_rows": 0}, [])

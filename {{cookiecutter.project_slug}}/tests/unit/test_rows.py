@@ -62,7 +62,7 @@ def test_a_row_with_a_missing_key_is_identified_by_all_its_cells(table: pd.DataF
     keyed.loc[[3, 4], "id"] = np.nan
     ids = rows.identities(keyed, ["id"])
     assert ids[0].startswith("key:") and not ids[3].startswith("key:") and ids[3] != ids[4]
-    with pytest.raises(rows.IdentityError, match="data.key names columns the data does not have: 'nope'"):
+    with pytest.raises(rows.IdentityError, match=r"data\.key names columns the data does not have: 'nope'"):
         rows.identities(table, ["nope"])
 
 
