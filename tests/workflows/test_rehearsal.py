@@ -150,7 +150,7 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
     assert not (first.artifacts / "pipeline").exists()
     [comment] = state.comments(1)
     for text in (comment["body"], first.jobs["train-pr"].summary):
-        assert "✅ Gate: passed" in text and "meets the threshold" in text
+        assert "✅ Gate: passed" in text and "beats the baseline" in text
         assert "| Metric | `origin/main` | this run | change |" in text
         assert "| roc\\_auc |" in text  # Markdown-escaped by the report
         assert "train.random\\_forest.n\\_estimators | 200 | 100" in text
