@@ -142,7 +142,7 @@ def test_the_projects_own_tests_and_lint_pass(scenario):
 def test_second_repro_does_nothing(scenario):
     result = scenario["second_repro"]
     assert result.returncode == 0, result.stderr
-    assert "Data and pipelines are up to date" in result.stdout
+    assert "repro: everything is up to date (nothing changed since dvc.lock)" in result.stdout
     assert "Running stage" not in result.stdout
     assert scenario["lock_unchanged"]
 
