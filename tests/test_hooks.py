@@ -357,3 +357,11 @@ def test_hook_metric_directions_and_tolerance_match_the_project():
 )
 def test_target_must_fit_the_task(labels, task, accepted):
     assert (pre_gen.check_target(labels, task, "target_column='y'", "data.csv") == []) is accepted
+
+
+@pytest.mark.parametrize("repo_dir", [".", "../template", "/abs/template", ""])
+def test_both_hooks_find_the_template_folder_alike(repo_dir, monkeypatch, tmp_path):
+    """Hooks cannot import each other, so post_gen repeats template_dir; the two must agree."""
+    monkeypatch.setenv("PWD", str(tmp_path))
+    answers = {"_repo_dir": repo_dir, "_output_dir": "/out"}
+    assert str(pre_gen.template_dir(answers)) == (post_gen.template_dir(answers) or ".")
