@@ -74,6 +74,11 @@ def settings_behind(decision: dict) -> list[str]:
     return settings
 
 
+def printable(text: str) -> str:
+    """One terminal line: control characters from the data (a column name, say) shown escaped, never run."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in " ".join(text.split()))
+
+
 def describe_last_gate(path: str | Path) -> list[str]:
     """Explain a failed gate from its decision file: why, and which settings decide it; nothing after a pass."""
     try:
@@ -87,7 +92,7 @@ def describe_last_gate(path: str | Path) -> list[str]:
     if passed:
         return []
     lines = [f"last gate decision ({path}): FAILED, so `make register` registers nothing:"]
-    lines += [f"  - {' '.join(reason.split())}" for reason in reasons]
+    lines += [f"  - {printable(reason)}" for reason in reasons]
     if settings:
         lines.append(f"  settings in params.yaml: {'; '.join(settings)}; or improve the model (train section)")
     return lines

@@ -273,3 +273,10 @@ def test_commands_turn_telemetry_off_unless_the_user_opted_in(
     cli.main(["status"])
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
     assert os.environ["DO_NOT_TRACK"] == "false"  # a user's own choice is kept
+
+
+def test_status_shows_data_in_a_gate_reason_as_text(tmp_path: Path) -> None:
+    decision = {**gate.decide("roc_auc", 0.9, 0.01, 0.5), "reasons": ["column x\x1b[2J\nhidden"]}
+    (tmp_path / "gate.json").write_text(json.dumps(decision))
+    lines = status.describe_last_gate(tmp_path / "gate.json")
+    assert lines[1] == "  - column x\\x1b[2J hidden"  # the escape shown, not run; the line break folded
