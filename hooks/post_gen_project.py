@@ -88,6 +88,9 @@ def resolve_data_path(raw: str, answers: dict) -> Path:
 def template_dir(answers: dict) -> str:
     """Return the template's folder as an absolute path; cookiecutter passes a local one as typed.
 
+    The same rule as pre_gen_project.template_dir (hooks cannot import each other; a test in
+    tests/test_hooks.py keeps the two in agreement).
+
     cookiecutter runs hooks from inside the template folder, so the working folder of this hook's
     parent (the cookiecutter process) is that folder where the system shows it (Linux /proc);
     elsewhere the path is read from where cookiecutter was started.
