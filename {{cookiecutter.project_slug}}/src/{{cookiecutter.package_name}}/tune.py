@@ -18,6 +18,7 @@ running trials, applies it, and commits params.yaml on branch `tune` for a pull 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import math
@@ -30,6 +31,7 @@ import tempfile
 import time
 import urllib.parse
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -242,26 +244,80 @@ def run_trials(study: Any, params: dict[str, Any], frame: Any, share: int, worke
         study.enqueue_trial(baseline, user_attrs={"baseline": True})
 
     ran = []
+    interrupt = Interrupt()
 
     def objective(trial: Any) -> float:
         ran.append(trial.number)
-        values = {key: suggest(trial, model, current, key, spec) for key, spec in space.items()}
-        trial.set_user_attr("worker", worker)
-        scores = cross_validated(frame, params, with_values(train, model, values))
-        trial.set_user_attr("fold_scores", scores)
+        with interrupt.immediate():
+            values = {key: suggest(trial, model, current, key, spec) for key, spec in space.items()}
+            trial.set_user_attr("worker", worker)
+            scores = cross_validated(frame, params, with_values(train, model, values))
+            trial.set_user_attr("fold_scores", scores)
         mean = sum(scores) / len(scores)
         if not math.isfinite(mean):
             raise ValueError(f"{params['gate']['metric']} is not a number on some fold")
         return mean
 
-    study.optimize(
-        objective,
-        n_trials=count,
-        timeout=tune["timeout_minutes"] * 60,
-        catch=(ValueError,),  # a combination the estimator refuses fails that trial, not the study
-        callbacks=[MaxTrialsCallback(tune["trials"], states=(optuna.trial.TrialState.COMPLETE,))],
-    )
+    with interrupt.deferred():
+        study.optimize(
+            objective,
+            n_trials=count,
+            timeout=tune["timeout_minutes"] * 60,
+            catch=(ValueError,),  # a combination the estimator refuses fails that trial, not the study
+            callbacks=[
+                MaxTrialsCallback(tune["trials"], states=(optuna.trial.TrialState.COMPLETE,)),
+                lambda study, _trial: study.stop() if interrupt.requested else None,
+            ],
+        )
+    if interrupt.requested:
+        raise KeyboardInterrupt
     return len(ran)
+
+
+class Interrupt:
+    """Ctrl-C during a study: stop the trial that is computing, never Optuna's own bookkeeping.
+
+    Optuna records a trial in its storage between trials (ask, tell, journal fsync); a
+    KeyboardInterrupt landing there leaves a trial RUNNING forever or turns into Optuna's own
+    UnboundLocalError traceback. So while the study runs, SIGINT only sets `requested`; inside
+    the objective (`immediate`) it also raises, which Optuna records as a failed trial. The
+    study stops after that trial, and `run_trials` raises KeyboardInterrupt once it is safe.
+    """
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.inside = False
+
+    def handle(self, _signum: int, _frame: Any) -> None:
+        self.requested = True
+        if self.inside:
+            self.inside = False  # a second Ctrl-C lands in Optuna's bookkeeping: only noted
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[None]:
+        import signal
+        import threading
+
+        previous = signal.getsignal(signal.SIGINT)
+        if threading.current_thread() is not threading.main_thread() or previous is signal.SIG_IGN:
+            yield  # signals reach only the main thread; an ignored SIGINT stays ignored
+            return
+        signal.signal(signal.SIGINT, self.handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    @contextlib.contextmanager
+    def immediate(self) -> Iterator[None]:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.inside = True
+        try:
+            yield
+        finally:
+            self.inside = False
 
 
 # --- the report -----------------------------------------------------------------------------------

@@ -255,6 +255,35 @@ def test_an_interrupted_study_continues_where_it_stopped(tuning) -> None:
     assert sum(bool(trial.user_attrs.get("baseline")) for trial in study("resumed").trials) == 1
 
 
+@pytest.mark.parametrize(("write", "states"), [("RUNNING", ["FAIL"]), ("COMPLETE", ["COMPLETE"])])
+def test_ctrl_c_while_optuna_records_a_trial_stops_cleanly(tuning, monkeypatch, write, states) -> None:
+    """SIGINT while Optuna writes a trial's state used to leave it RUNNING or end in Optuna's traceback.
+
+    RUNNING: Ctrl-C as a trial starts; it is recorded as failed before any work. COMPLETE: Ctrl-C as
+    a finished trial is written; it is kept whole. Either way no further trial starts.
+    """
+    import os
+
+    from optuna.trial import TrialState
+
+    storage = tune.open_storage(None)
+    params = load_params("params.yaml")
+    trials = tune.load_study(storage, "recorded", params, seed=0)
+    recorded = storage.set_trial_state_values
+
+    def interrupted_while_recording(trial_id: int, state: Any, values: Any = None) -> bool:
+        if state == TrialState[write]:
+            os.kill(os.getpid(), signal.SIGINT)  # the handler runs at the next bytecode: inside the write
+        return recorded(trial_id, state, values)
+
+    monkeypatch.setattr(storage, "set_trial_state_values", interrupted_while_recording)
+    frame = pd.read_csv("data/prepared/train.csv")
+    with pytest.raises(KeyboardInterrupt):
+        tune.run_trials(trials, params, frame, share=4, worker="", first=True)
+    assert [trial.state.name for trial in study("recorded").trials] == states
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C behaves as before afterwards
+
+
 def test_the_plan_spreads_workers_only_over_a_shared_storage(capsys) -> None:
     assert tune.plan("3", "postgresql://tuner@db/studies") == "[1, 2, 3]"
     assert tune.plan("3", None) == "[1]"
