@@ -9,7 +9,8 @@ column, booking times, categories, and a column that spells out the outcome (`al
 3. new rows arrive (`make refresh` from a file, with rows equal to old ones): no row is lost,
    the counts are the true difference, and no holdout row moves;
 4. the candidate trained on more rows is gated against v1 on holdout rows v1 never trained on
-   (none of the holdout rows, since no row moved).
+   (none of the holdout rows, since no row moved);
+5. booking times are times (suite, model), and the project's own `make test` passes on this data.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict:
     record["v2"] = run("make pipeline", project, check=False)
     record["v2_decision"] = gate_decision(project)
     record["holdout_v2"] = pd.read_csv(project / "data/prepared/holdout.csv")
+    record["own_tests"] = run("make test", project, check=False)
     return record
 
 
@@ -134,3 +136,30 @@ def test_no_holdout_row_moves_and_the_champion_is_judged_on_rows_it_never_saw(lo
     assert champion["version"] == "1" and champion["overlap"] == 0 and champion["rows"] == len(new)
     verdict = "PASSED" if loop["v2_decision"]["passed"] else "FAILED"
     assert f"gate: {verdict}" in loop["v2"].stdout + loop["v2"].stderr
+
+
+def test_booking_times_are_times_in_the_suite_the_model_and_drift(loop):
+    project = loop["project"]
+    suite = json.loads((project / "expectations/suite.json").read_text(encoding="utf-8"))
+    kinds = {item["kwargs"].get("column"): item["meta"].get("kind") for item in suite["expectations"]}
+    assert kinds["booked"] == "datetime" and kinds["embark_town"] == "categorical"
+    bound = next(
+        item["kwargs"]["min_value"]
+        for item in suite["expectations"]
+        if item["type"] == "expect_column_values_to_be_between" and item["kwargs"]["column"] == "booked"
+    )
+    assert "2023-12-" in bound  # the earliest booking (2024-01-01) less 10% of the 90-day span
+    model = project / "models/model.joblib"
+    check = (
+        "import joblib; pipeline = joblib.load('models/model.joblib'); "
+        "print(dict((name, list(columns)) for name, _, columns in pipeline.named_steps['preprocess'].transformers_))"
+    )
+    assert model.is_file()
+    groups = run(f'.venv/bin/python -c "{check}"', project).stdout
+    assert "'datetime': ['booked']" in groups and "text booked" not in groups
+
+
+def test_the_projects_own_tests_pass_on_this_data(loop):
+    """The generated tests read the project's data: floats, bools with gaps and times must all be respected."""
+    result = loop["own_tests"]
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

@@ -120,6 +120,8 @@ class TrainSettings(Section):
     seed: Seed
     max_categories: Count
     text_max_features: Count
+    # Category values on fewer training rows share one column. Optional for older projects.
+    min_category_rows: Count = 5
     random_forest: RandomForestSettings
     gradient_boosting: GradientBoostingSettings
     linear: LinearSettings

@@ -2,10 +2,11 @@
 
 This module uses only the standard library on purpose: the template's post-generation hook
 imports it to write the first suite before the project's environment exists.
-For each column it records the type, the range with a margin (numbers; never below zero for a
-column that has no negative value), the allowed values (columns with few distinct strings) and the
-null fraction; for the table, the columns and a minimum row count. With `--column NAME` only that
-column is profiled again, and every other expectation of the existing suite is kept as it is.
+For each column it records the kind (kinds.py), the range with a margin (numbers, never below zero
+for a column that has no negative value; times, a lower bound only), the allowed values (columns
+with few distinct strings) and the null fraction; for the table, the columns and a minimum row
+count. With `--column NAME` only that column is profiled again, and every other expectation of the
+existing suite is kept as it is.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ import argparse
 import csv
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
 from .errors import fail
+from .kinds import canonical, kind_of, utc_instant
 
 # The strings pandas.read_csv reads as missing by default.
 NULL_TOKENS = frozenset(
@@ -44,8 +45,8 @@ NULL_TOKENS = frozenset(
         "null",
     ]
 )
-NUMBER = re.compile(r"^\s*[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity)\s*$", re.IGNORECASE)
-BOOLEANS = frozenset({"True", "False", "TRUE", "FALSE", "true", "false"})
+# What a time column holds once validate has parsed it to UTC (pandas' resolutions), or a parsed cell.
+DATETIME_TYPES = [f"datetime64[{unit}]" for unit in ("ns", "us", "ms", "s")] + ["Timestamp"]
 NUMERIC_TYPES = ["int8", "int16", "int32", "int64", "Int64", "float16", "float32", "float64", "Float64"]
 DEFAULTS = {"range_margin": 0.1, "null_margin": 0.05, "max_categories": 20, "row_count_margin": 0.5}
 
@@ -69,13 +70,9 @@ def read_columns(path: str | Path) -> dict[str, list[str]]:
 
 
 def column_kind(values: list[str], max_categories: int) -> str:
-    """Return 'numeric', 'boolean', 'categorical' or 'text' the way pandas would read the column."""
+    """Return the column's kind (kinds.KINDS) from its cells as the CSV holds them."""
     present = [value for value in values if value not in NULL_TOKENS]
-    if present and all(NUMBER.match(value) for value in present):
-        return "numeric"
-    if present and all(value in BOOLEANS for value in present):
-        return "boolean"
-    return "categorical" if len(set(present)) <= max_categories else "text"
+    return kind_of(set(present), len(present), max_categories)
 
 
 def expectation(kind: str, **kwargs: Any) -> dict[str, Any]:
@@ -101,9 +98,15 @@ def column_expectations(name: str, values: list[str], settings: dict[str, Any]) 
         }
         result.append(expectation("expect_column_values_to_be_in_type_list", column=name, type_list=NUMERIC_TYPES))
         result.append(expectation("expect_column_values_to_be_between", column=name, **bounds))
+    elif kind == "datetime":
+        moments = sorted(filter(None, map(utc_instant, set(present))))
+        earliest = moments[0] - settings["range_margin"] * (moments[-1] - moments[0])
+        result.append(expectation("expect_column_values_to_be_in_type_list", column=name, type_list=DATETIME_TYPES))
+        # No upper bound: data that grows moves forward in time (docs/design-decisions.md).
+        result.append(expectation("expect_column_values_to_be_between", column=name, min_value=canonical(earliest)))
     elif kind == "boolean":
         result.append(expectation("expect_column_values_to_be_in_set", column=name, value_set=[True, False]))
-    elif kind == "categorical":
+    elif kind == "categorical" and len(set(present)) <= settings["max_categories"]:
         result.append(expectation("expect_column_values_to_be_in_set", column=name, value_set=sorted(set(present))))
     null_fraction = 1 - len(present) / len(values) if values else 0.0
     allowed_nulls = min(1.0, null_fraction + settings["null_margin"])

@@ -1,8 +1,9 @@
 """Train: fit a scikit-learn Pipeline (preprocessing + estimator) on the training rows.
 
 Preprocessing lives inside the saved Pipeline, so the registered model takes the raw columns:
-numbers are imputed (and scaled for linear models), strings with few values are one-hot
-encoded, and free-text strings become TF-IDF features.
+numbers are imputed (and scaled for linear models), categories are one-hot encoded (rare and
+unseen values share an "infrequent" column), times become days since 1970, hour, weekday and
+month (features.py), and free text becomes TF-IDF features. kinds.py decides which is which.
 """
 
 from __future__ import annotations
@@ -22,22 +23,19 @@ MODELS = ("random_forest", "gradient_boosting", "linear")
 
 
 def feature_kinds(features: pd.DataFrame, max_categories: int) -> dict[str, list[str]]:
-    """Group columns into numeric, categorical and text by dtype and number of distinct values."""
-    kinds: dict[str, list[str]] = {"numeric": [], "categorical": [], "text": []}
+    """Group columns into numeric, categorical, datetime and text by what their values mean (kinds.py)."""
+    from .kinds import series_kind
+
+    grouped: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": [], "text": []}
     for column in features.columns:
-        values = features[column]
-        if pd.api.types.is_bool_dtype(values):
-            kinds["categorical"].append(column)
-        elif pd.api.types.is_numeric_dtype(values):
-            kinds["numeric"].append(column)
-        elif values.nunique(dropna=True) <= max_categories:
-            kinds["categorical"].append(column)
-        else:
-            kinds["text"].append(column)
-    return kinds
+        kind = series_kind(features[column], max_categories)
+        grouped["categorical" if kind == "boolean" else kind].append(column)
+    return grouped
 
 
-def build_preprocessor(kinds: dict[str, list[str]], scale: bool, text_max_features: int) -> Any:
+def build_preprocessor(
+    kinds: dict[str, list[str]], scale: bool, text_max_features: int, min_category_rows: int = 5
+) -> Any:
     """Return a ColumnTransformer that turns the raw columns into a dense numeric matrix."""
     import numpy as np
     from sklearn.compose import ColumnTransformer
@@ -46,7 +44,10 @@ def build_preprocessor(kinds: dict[str, list[str]], scale: bool, text_max_featur
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
+    from .features import DatetimeFeatures
+
     numeric = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
+    times = [DatetimeFeatures(), SimpleImputer(strategy="median", keep_empty_features=True)]
     transformers = [
         ("numeric", make_pipeline(*numeric), kinds["numeric"]),
         (
@@ -56,10 +57,15 @@ def build_preprocessor(kinds: dict[str, list[str]], scale: bool, text_max_featur
                 # first, because an imputer for None refuses input that still holds NaN.
                 SimpleImputer(strategy="constant", fill_value="missing"),
                 SimpleImputer(missing_values=None, strategy="constant", fill_value="missing"),
-                OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+                # Values on fewer than min_category_rows training rows share one column, and a
+                # value never seen in training is counted with them when the model predicts.
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", min_frequency=min_category_rows, sparse_output=False
+                ),
             ),
             kinds["categorical"],
         ),
+        ("datetime", make_pipeline(*times, *([StandardScaler()] if scale else [])), kinds["datetime"]),
     ]
     for column in kinds["text"]:
         text = make_pipeline(
@@ -103,7 +109,9 @@ def build_pipeline(features: pd.DataFrame, task: str, settings: dict[str, Any]) 
     from sklearn.pipeline import Pipeline
 
     kinds = feature_kinds(features, settings["max_categories"])
-    preprocessor = build_preprocessor(kinds, settings["model"] == "linear", settings["text_max_features"])
+    preprocessor = build_preprocessor(
+        kinds, settings["model"] == "linear", settings["text_max_features"], settings.get("min_category_rows", 5)
+    )
     estimator = build_estimator(task, settings["model"], settings, settings["seed"])
     return Pipeline([("preprocess", preprocessor), ("model", estimator)])
 

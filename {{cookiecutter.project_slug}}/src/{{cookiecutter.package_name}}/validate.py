@@ -46,7 +46,7 @@ def describe_expected(kind: str, kwargs: dict[str, Any]) -> str:
     """Say in words what an expectation asks for."""
     if "min_value" in kwargs or "max_value" in kwargs:
         low, high = (
-            f"{value:.6g}" if value is not None else None
+            (f"{value:.6g}" if isinstance(value, int | float) else str(value)) if value is not None else None
             for value in (kwargs.get("min_value"), kwargs.get("max_value"))
         )
         return f"between {low} and {high}" if high is not None else f"at least {low}"
@@ -117,6 +117,38 @@ def file_md5(path: str | Path) -> str:
 def input_hashes(data: list[str], suite: str) -> dict[str, str]:
     """Return {each data path: md5, "suite": md5 of the suite file}."""
     return {**{path: file_md5(path) for path in data}, "suite": file_md5(suite)}
+
+
+def time_columns(suite: dict[str, Any]) -> list[str]:
+    """Return the columns the suite expects to hold times (profile.DATETIME_TYPES)."""
+    columns = []
+    for item in suite["expectations"]:
+        kwargs = item.get("kwargs") if isinstance(item, dict) else None
+        types = kwargs.get("type_list") if isinstance(kwargs, dict) else None
+        if isinstance(types, list) and any(str(name).startswith("datetime64") for name in types):
+            columns.append(str(kwargs.get("column")))
+    return columns
+
+
+def with_times(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return the frame with each time column's cells parsed to UTC instants (written without a zone).
+
+    A cell that is not a time stays as it was, so the type expectation names it; a column whose
+    every cell parsed becomes a datetime column, so the range expectation compares times.
+    """
+    from .kinds import parse_times
+
+    frame = frame.copy()
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        parsed = parse_times(frame[column]).dt.tz_localize(None)  # UTC, as the suite's bound is written
+        unparsed = frame[column].notna() & parsed.isna()
+        if unparsed.any():
+            frame[column] = frame[column].astype(object).where(unparsed, parsed.astype(object))
+        else:
+            frame[column] = parsed
+    return frame
 
 
 def run_suite(frame: pd.DataFrame, suite: dict[str, Any], docs_dir: Path) -> list[dict[str, Any]]:
@@ -193,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         suite = load_suite(args.suite)
         frame = pd.concat([read_table(path) for path in args.data], ignore_index=True)
-        results = run_suite(frame, suite, docs)
+        results = run_suite(with_times(frame, time_columns(suite)), suite, docs)
         summary = summarise(args, frame, results)
     except (DataError, OSError) as error:
         return fail(error, 2)

@@ -131,6 +131,37 @@ def test_a_missing_column_unseen_categories_and_age_x12_are_schema_drift(project
     assert markdown.index("purple (15%)") < markdown.index("Columns, drifted first")
 
 
+def times(start: str, rows: int, seed: int) -> pd.Series:
+    """Booking times spread over one week from `start`, as a CSV holds them."""
+    rng = np.random.default_rng(seed)
+    moments = pd.Timestamp(start) + pd.to_timedelta(rng.integers(0, 7 * 24 * 60, rows), unit="min")
+    return pd.Series(moments.strftime("%Y-%m-%d %H:%M:%S"))
+
+
+def test_times_are_compared_as_times_and_zones_as_categories(project, capsys):
+    reference = make_frame(2000, 1).assign(booked=times("2024-03-04", 2000, 1))
+    reference["zone"] = [f"Zone {number % 70}" for number in range(2000)]  # 70 names: categories, not free text
+    same_week = make_frame(500, 2).assign(booked=times("2024-03-04", 500, 2), zone=reference["zone"][:500])
+    _, report = run_drift(reference, same_week)
+    assert report["columns"]["booked"]["type"] == "datetime" and report["columns"]["booked"]["test"] == "ks"
+    assert report["columns"]["zone"]["type"] == "categorical" and report["columns"]["zone"]["test"] == "chisquare"
+    assert not report["columns"]["booked"]["drift"] and not report["columns"]["zone"]["drift"]
+
+    next_week = same_week.assign(booked=times("2024-03-11", 500, 2))  # same lengths, same hours: another week
+    _, report = run_drift(reference, next_week)
+    assert report["columns"]["booked"]["distribution_drift"] and "booked" in report["drifted_columns"]
+    markdown = Path("out/drift.md").read_text()
+    assert "| booked | time | yes |" in markdown and "(Kolmogorov-Smirnov)" in markdown
+    assert "median 2024-03-14" in markdown  # figures are times, not seconds
+
+    junk = same_week.copy()
+    junk.loc[:9, "booked"] = "next Tuesday"
+    _, report = run_drift(reference, junk)
+    change = report["columns"]["booked"]["type_change"]
+    assert (change["reference"], change["current"], change["unparsed"]) == ("datetime", "text", 10)
+    assert change["examples"] == ["next Tuesday"] and report["columns"]["booked"]["drift"]
+
+
 def test_a_new_column_is_schema_drift(project):
     code, report = run_drift(make_frame(2000, 1), make_frame(500, 2).assign(extra=1.0))
     assert report["schema_changes"]["new_in_current"] == ["extra"] and report["reasons"] == ["schema"]

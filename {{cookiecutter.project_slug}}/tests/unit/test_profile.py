@@ -8,19 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import profile
+from {{ cookiecutter.package_name }} import kinds, profile
 
 SETTINGS = {**profile.DEFAULTS, "max_categories": 5}
 
 
 def pandas_kind(values: pd.Series, max_categories: int) -> str:
-    """The kind of a column as pandas.read_csv reads it, in the profiler's words."""
-    present = values.dropna()
-    if pd.api.types.is_bool_dtype(values) or (len(present) and present.map(type).eq(bool).all()):
-        return "boolean"
-    if pd.api.types.is_numeric_dtype(values):
-        return "numeric"
-    return "categorical" if present.nunique() <= max_categories else "text"
+    """The kind of a column as train and drift see it, from what pandas.read_csv reads."""
+    return kinds.series_kind(values, max_categories)
 
 
 @pytest.fixture
@@ -35,6 +30,10 @@ def tricky_csv(tmp_path: Path) -> Path:
         "plan": ["basic", "pro", "", "basic", "team", "pro", "basic", "N/A", "pro", "team", "basic", "pro"],
         "code": ["A1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"],
         "free text": [f"note number {number}" for number in range(rows)],
+        "booked": [f"2024-01-0{1 + row % 9} 10:1{row % 10}:00" for row in range(rows - 1)] + [""],
+        "booked with offsets": ["2024-03-31T01:30:00+02:00", "2024-03-31", "2024-03-31T23:59:59.123456789Z"] * 4,
+        "zone": [f"Zone {row % 6}" for row in range(rows)],  # 6 > max_categories values, each on 2 rows
+        "not a date": ["2024-02-30"] + ["2024-01-01"] * 11,  # February 30th: text, not a time
     }
     lines = [",".join(f'"{name}"' for name in columns)]
     lines += [",".join(values[row] for values in columns.values()) for row in range(rows)]
@@ -52,6 +51,8 @@ def test_column_kinds_match_what_pandas_reads(tricky_csv: Path) -> None:
     assert kinds["price with nulls"] == "numeric"
     assert kinds["flag with gaps"] == "boolean"
     assert kinds["code"] == "text"
+    assert kinds["booked"] == kinds["booked with offsets"] == "datetime"
+    assert kinds["zone"] == kinds["not a date"] == "categorical"
 
 
 def test_synthetic_table_kinds_match_pandas(tmp_path: Path, task_data: pd.DataFrame) -> None:
@@ -89,6 +90,26 @@ def test_text_column_only_checks_nulls() -> None:
     values = [f"free text {number}" for number in range(10)]
     expectations = profile.column_expectations("note", values, SETTINGS)
     assert [item["type"] for item in expectations] == ["expect_column_values_to_not_be_null"]
+
+
+def test_time_column_gets_its_type_and_a_lower_bound_in_utc() -> None:
+    values = ["2024-01-01 00:00:00", "2024-01-11T00:00:00+02:00", "", "2024-01-06"]
+    expectations = profile.column_expectations("booked", values, profile.DEFAULTS)
+    by_type = {item["type"]: item["kwargs"] for item in expectations}
+    assert by_type["expect_column_values_to_be_in_type_list"]["type_list"] == profile.DATETIME_TYPES
+    # The span is 9 days 22 hours (the offset moves the last one back two hours): 10% of it is 23h48m.
+    assert by_type["expect_column_values_to_be_between"] == {
+        "column": "booked",
+        "min_value": "2023-12-31T00:12:00.000000",
+    }
+    assert all(item["meta"]["kind"] == "datetime" for item in expectations)
+
+
+def test_many_valued_category_is_not_listed_and_not_text() -> None:
+    values = [f"zone {number % 30}" for number in range(90)]  # 30 values > max_categories, 3 rows each
+    expectations = profile.column_expectations("zone", values, SETTINGS)
+    assert [item["type"] for item in expectations] == ["expect_column_values_to_not_be_null"]
+    assert expectations[0]["meta"]["kind"] == "categorical"
 
 
 def test_column_with_no_values_gets_no_null_check() -> None:

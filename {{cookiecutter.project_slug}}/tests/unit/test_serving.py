@@ -1,7 +1,8 @@
 """The registered champion serves: pyfunc loads `models:/<name>@champion` and predicts raw rows.
 
 The synthetic tables hold every kind of column a project meets: integers, floats with gaps,
-categories with gaps and free text with gaps. The run also carries what a reviewer needs.
+bools, times with gaps, categories with gaps, a category of 30 repeated values and free text.
+The run also carries what a reviewer needs.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ def registered(project, client: Any, make_frame: Callable[..., pd.DataFrame]) ->
     def run(task: str) -> str:
         frame = make_frame(task, rows=160, seed=3)
         frame.insert(0, "paperless billing", np.arange(len(frame)) % 3 == 0)  # a bool column
+        signed_up = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(frame)) * 7, unit="h")
+        frame.insert(1, "signed up", signed_up.strftime("%Y-%m-%d %H:%M:%S").where(np.arange(len(frame)) % 9 > 0))
+        frame.insert(2, "zone", [f"zone {number % 30}" for number in range(len(frame))])  # 30 values, repeated
         project.params["data"] = {"task": task, "target": TARGET}
         project.params["gate"]["metric"] = "roc_auc" if task == "classification" else "r2"
         project.save_params()
@@ -83,6 +87,27 @@ def test_champion_predicts_raw_holdout_rows_and_its_input_example(task: str, reg
     category = next(column for column in unseen.select_dtypes(["object", "string"]).columns if column != TARGET)
     unseen[category] = "a value the training rows never had"
     assert len(served.predict(unseen)) == 3
+    unseen["zone"] = "zone 99"  # a many-valued category: its unseen value joins the infrequent ones
+    unseen["signed up"] = ["2031-05-06T07:08:09+02:00", "2031-05-06", "not a time"]  # any time; junk is missing
+    assert len(served.predict(unseen)) == 3
+
+
+def test_times_and_many_valued_categories_are_encoded_by_their_kind(registered: Callable) -> None:
+    import mlflow.sklearn
+
+    name = registered("regression")
+    model = mlflow.sklearn.load_model(f"models:/{name}@champion")  # loaded back through the registry
+    fitted = {label: (steps, columns) for label, steps, columns in model.named_steps["preprocess"].transformers_}
+    times, columns = fitted["datetime"]
+    assert columns == ["signed up"]
+    assert list(times[0].get_feature_names_out()) == [
+        f"signed up_{part}" for part in ("days_since_1970", "hour", "weekday", "month")
+    ]
+    steps, columns = fitted["categorical"]
+    encoder = steps[-1]
+    assert "zone" in columns and "text zone" not in fitted  # a category, not free text
+    zones = encoder.categories_[columns.index("zone")]
+    assert len(zones) == 30 and encoder.infrequent_categories_[columns.index("zone")] is not None
 
 
 def test_the_run_carries_what_a_reviewer_needs(registered: Callable, client: Any) -> None:

@@ -20,6 +20,7 @@ def test_feature_kinds_group_columns(classification_data: pd.DataFrame) -> None:
     assert train.feature_kinds(features, max_categories=20) == {
         "numeric": ["monthly charges", "tenure months"],
         "categorical": ["contract type", "is active"],
+        "datetime": [],
         "text": ["support notes"],
     }
 

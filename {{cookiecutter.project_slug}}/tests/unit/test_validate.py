@@ -152,6 +152,38 @@ def test_main_fails_bad_data_with_readable_lines(
     assert Path("reports/validation/docs/index.html").is_file()
 
 
+def test_times_are_checked_as_times(project, capsys: pytest.CaptureFixture[str]) -> None:
+    """A time column: every cell must be a time (the bad one is named) and not earlier than the bound, in UTC."""
+    booked = pd.date_range("2024-03-01", periods=40, freq="6h").strftime("%Y-%m-%d %H:%M:%S")
+    good = pd.DataFrame({"booked": booked, "plan": ["basic", "pro"] * 20})
+    write_suite_for(good, Path("suite.json"))
+    arguments = ["--suite", "suite.json", "--report-dir", "reports/validation", "--data"]
+    later_times = pd.date_range("2024-05-01T10:00:00+02:00", periods=40, freq="h")
+    later = good.assign(booked=later_times.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    project.write_csv(later, "later.csv")
+    assert validate.main([*arguments, "later.csv"]) == 0  # later times, another spelling and offset: still times
+
+    broken = good.copy()
+    broken.loc[3, "booked"] = "31/03/2024 10:00"
+    broken.loc[5, "booked"] = "1970-01-01 00:00:00"  # a default that is no booking time
+    project.write_csv(broken, "broken.csv")
+    capsys.readouterr()
+    assert validate.main([*arguments, "broken.csv"]) == 1
+    failed = json.loads(Path("reports/validation/summary.json").read_text(encoding="utf-8"))["failures"]
+    typed = next(row for row in failed if row["expectation"] == "expect_column_values_to_be_in_type_list")
+    assert typed["column"] == "booked" and "'31/03/2024 10:00'" in typed["observed"]
+    assert "1 of 40 values" in typed["observed"]
+
+    early = good.copy()
+    early.loc[5, "booked"] = "1970-01-01 00:00:00"
+    project.write_csv(early, "early.csv")
+    assert validate.main([*arguments, "early.csv"]) == 1
+    (row,) = json.loads(Path("reports/validation/summary.json").read_text(encoding="utf-8"))["failures"]
+    assert row["expectation"] == "expect_column_values_to_be_between"
+    assert row["expected"] == "at least 2024-02-29T00:36:00"  # 10% of the 9 days 18 hours before the first
+    assert "1 of 40 values" in row["observed"] and "1970-01-01" in row["observed"]
+
+
 def test_a_column_name_cannot_start_a_line_of_the_log(project, capsys: pytest.CaptureFixture[str]) -> None:
     """On GitHub a log line that starts with `::` is a workflow command (`::add-mask::`, `::error::`)."""
     name = "age\n::error title=pwned::@octocat | <b>x</b>"

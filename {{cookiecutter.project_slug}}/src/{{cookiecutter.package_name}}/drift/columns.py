@@ -5,7 +5,10 @@ more than the noise of two samples of these sizes (p-value below `p_value`); whe
 missing values moved the same way; when it holds values the reference never had; or when its type
 changed. A numeric column is tested (Kolmogorov-Smirnov) only when its effect reaches the threshold:
 below it the p-value cannot change the decision, and on a million rows the test costs more than
-everything else. See drift/summary.py for the figures that describe each column.
+everything else. Each column is compared by its kind (kinds.py): numbers, and times as seconds
+since 1970, by their distributions (Kolmogorov-Smirnov); categories, however many, by their shares
+(chi-squared) and their unseen values; free text by its length. See drift/summary.py for the
+figures that describe each column.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..kinds import parse_times, series_kind
 from .stats import (
     categorical_effect,
     chi_squared_pvalue,
@@ -28,6 +32,7 @@ from .stats import (
 from .summary import bars, category_summary, histogram, number_summary, readable_value
 
 EXAMPLES = 3  # offending values shown for a type change or unseen categories
+EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
 
 
 def is_numeric(values: pd.Series) -> bool:
@@ -99,6 +104,9 @@ def compare_column(
     reference: pd.Series, current: pd.Series, settings: Mapping[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Compare one column; return its result and the data for its plot."""
+    kind = "numeric" if is_numeric(reference) else series_kind(reference, settings["max_categories"])
+    if kind == "datetime":
+        return _compare_times(reference, current, settings)
     current, type_change = align_type(reference, current)
     if is_numeric(reference):
         result, plot = _compare_numbers(reference, current, settings)
@@ -107,7 +115,7 @@ def compare_column(
             (int(reference.isna().sum()), int(current.isna().sum())), _rows(reference, current), settings
         )
         reference, current = reference.dropna(), current.dropna()
-        if reference.nunique() > settings["max_categories"]:
+        if kind == "text":
             # Free text hardly repeats a value, so its values are not categories: compare their lengths.
             lengths = [
                 np.sort(values.astype(str).str.len().to_numpy(dtype=np.float64)) for values in (reference, current)
@@ -117,6 +125,28 @@ def compare_column(
             result, plot = _categorical_result(reference.astype(str), current.astype(str), settings, nulls)
     if type_change:
         result["type_change"] = type_change
+        result["drift"] = True
+    return result, plot
+
+
+def _compare_times(
+    reference: pd.Series, current: pd.Series, settings: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Compare a time column as instants (seconds since 1970, UTC); a cell that is no time is a type change."""
+    before, after = parse_times(reference), parse_times(current)
+    missing = (int(reference.isna().sum()), int(current.isna().sum()))
+    nulls = null_fraction(missing, _rows(reference, current), settings)
+    seconds = [np.sort((times.dropna() - EPOCH).dt.total_seconds().to_numpy(np.float64)) for times in (before, after)]
+    result, plot = _numeric_result(*seconds, settings, nulls, kind="datetime")
+    offending = current.notna() & after.isna()
+    if offending.any():
+        result["type_change"] = {
+            "reference": "datetime",
+            "current": "text",
+            "unparsed": int(offending.sum()),
+            "unparsed_share": float(offending.mean()),
+            "examples": [readable_value(value) for value in pd.unique(current[offending].astype(str))[:EXAMPLES]],
+        }
         result["drift"] = True
     return result, plot
 

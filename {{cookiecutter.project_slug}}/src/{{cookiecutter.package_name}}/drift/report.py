@@ -23,6 +23,7 @@ METHOD_NAMES = {
     "jensenshannon": "Jensen-Shannon",
     "missing": "missing",
 }
+TEST_NAMES = {"ks": "Kolmogorov-Smirnov", "chisquare": "chi-squared"}
 NAME_LENGTH = 80  # longer names are cut in the readable reports; drift.json keeps them whole
 MARKDOWN_COLUMNS = 100  # column rows in drift.md; the rest are counted and left to drift.html and drift.json
 LISTED = 20  # names listed per schema change in drift.md
@@ -107,13 +108,23 @@ def side_text(column: Mapping[str, Any], side: str) -> str:
     figures = summary.get(side) or {}
     if not figures.get("count"):
         return "no values"
-    median, low, high = (number(figures[name]) for name in ("median", "p05", "p95"))
-    return f"median {median} (p05 {low}, p95 {high}), mean {number(figures['mean'])}"
+    shown = moment if column.get("type") == "datetime" else number
+    median, low, high = (shown(figures[name]) for name in ("median", "p05", "p95"))
+    return f"median {median} (p05 {low}, p95 {high}), mean {shown(figures['mean'])}"
+
+
+def moment(seconds: float | None) -> str:
+    """Format seconds since 1970 as the UTC time they name, to the minute."""
+    import datetime
+
+    if seconds is None:
+        return "n/a"
+    return datetime.datetime.fromtimestamp(seconds, datetime.UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def column_cells(name: str, column: Mapping[str, Any]) -> list[str]:
     """Return the cells of one column row, as plain text."""
-    kind = {"text": "text (length)"}.get(column["type"], column["type"])
+    kind = {"text": "text (length)", "datetime": "time"}.get(column["type"], column["type"])
     if "type_change" in column:
         kind = f"{column['type_change']['reference']} → {column['type_change']['current']}"
     nulls = column["null_fraction"]
@@ -126,11 +137,18 @@ def column_cells(name: str, column: Mapping[str, Any]) -> list[str]:
         "yes" if column["drift"] else "no",
         effect_text(column),
         statistic,
-        ("< " if column.get("p_value_is_bound") else "") + number(column.get("p_value")),
+        p_value_text(column),
         side_text(column, "reference"),
         side_text(column, "current"),
         f"{percent(nulls['reference'])} → {percent(nulls['current'])}",
     ]
+
+
+def p_value_text(column: Mapping[str, Any]) -> str:
+    """Return the p-value and the test that gave it: "0.003 (Kolmogorov-Smirnov)"."""
+    text = ("< " if column.get("p_value_is_bound") else "") + number(column.get("p_value"))
+    test = TEST_NAMES.get(column.get("test") or "")
+    return f"{text} ({test})" if test and column.get("p_value") is not None else text
 
 
 HEADERS = ["Column", "Type", "Drift", "Effect", "Statistic (threshold)", "p-value", "Reference", "Current", "Missing"]
