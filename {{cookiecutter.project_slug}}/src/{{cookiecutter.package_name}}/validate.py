@@ -152,7 +152,10 @@ def with_times(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
 
 
 def run_suite(frame: pd.DataFrame, suite: dict[str, Any], docs_dir: Path) -> list[dict[str, Any]]:
-    """Validate a DataFrame with Great Expectations, build Data Docs, and return the results as dicts."""
+    """Validate a DataFrame with Great Expectations, build Data Docs, and return the results as dicts.
+
+    Time columns are parsed first (with_times), so the suite's time bounds compare times.
+    """
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -186,7 +189,7 @@ def run_suite(frame: pd.DataFrame, suite: dict[str, Any], docs_dir: Path) -> lis
             result_format="SUMMARY",
         )
     )
-    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    result = checkpoint.run(batch_parameters={"dataframe": with_times(frame, time_columns(suite))})
     return [item.to_json_dict() for run in result.run_results.values() for item in run.results]
 
 
@@ -225,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         suite = load_suite(args.suite)
         frame = pd.concat([read_table(path) for path in args.data], ignore_index=True)
-        results = run_suite(with_times(frame, time_columns(suite)), suite, docs)
+        results = run_suite(frame, suite, docs)
         summary = summarise(args, frame, results)
     except (DataError, OSError) as error:
         return fail(error, 2)

@@ -127,6 +127,31 @@ def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> Non
     assert sorted(removed["row id"]) == list(range(10))  # the replaced rows, as they were
 
 
+def test_a_time_column_is_checked_as_times_before_anything_is_written(refreshing, run) -> None:
+    from {{ cookiecutter.package_name }} import profile
+
+    held = len(refreshing.base)
+    booked = pd.date_range("2024-01-01", periods=held, freq="h").strftime("%Y-%m-%d %H:%M:%S")
+    refreshing.write_csv(refreshing.base.assign(booked=booked), "data/raw/data.csv")
+    suite = profile.profile_columns(profile.read_columns(refreshing.root / "data/raw/data.csv"))
+    (refreshing.root / "expectations/suite.json").write_text(json.dumps(suite), encoding="utf-8")
+    later = pd.date_range("2024-06-01T08:00:00+02:00", periods=10, freq="h").strftime("%Y-%m-%dT%H:%M:%S%z")
+    refreshing.write_csv(refreshing.unseen.head(10).assign(booked=later), "incoming/batch.csv")
+    refreshing.params["refresh"].update(source="incoming/batch.csv", time_column="booked")
+    refreshing.save_params()
+    code, _, err = run()
+    assert code == 0, err  # later times with an offset are times; the suite has no upper bound
+    assert len(raw(refreshing)) == held + 10
+
+    before = (refreshing.root / "data/raw/data.csv").read_bytes()
+    refreshing.write_csv(
+        refreshing.unseen.iloc[10:20].assign(booked=["1970-01-01 00:00:00"] * 10), "incoming/batch.csv"
+    )
+    code, _, err = run()
+    assert code == 2 and any("booked: expect_column_values_to_be_between" in line for line in err), err
+    assert (refreshing.root / "data/raw/data.csv").read_bytes() == before
+
+
 def test_append_keeps_a_rolling_window(refreshing, run) -> None:
     held = len(refreshing.base)
     refreshing.params["refresh"].update(max_rows=held)  # 40 rows in, the 40 oldest out
