@@ -213,6 +213,25 @@ def aliases(client: Any) -> Callable[..., dict[str, str]]:
     return read
 
 
+def model_file_tags(model_uri: str) -> dict[str, str]:
+    """The tag `register` records for a logged model: the sha256 of its model file."""
+    import tempfile
+
+    import mlflow.artifacts
+
+    from {{ cookiecutter.package_name }}.model_file import MODEL_SHA256, model_path, sha256
+
+    with tempfile.TemporaryDirectory() as folder:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=folder))
+        return {MODEL_SHA256: sha256(model_path(local, model_uri))}
+
+
+@pytest.fixture
+def file_tags() -> Callable[[str], dict[str, str]]:
+    """model_file_tags, for tests that log a model themselves."""
+    return model_file_tags
+
+
 @pytest.fixture
 def register_model(client: Any) -> Callable[[Any], str]:
     """A function that logs a fitted scikit-learn model to the test registry and returns its version."""
@@ -237,6 +256,8 @@ def register_model(client: Any) -> Callable[[Any], str]:
                 skops_trusted_types=get_untrusted_types(data=dumps(model)),
             )
             version = str(info.registered_model_version)
+            for tag, value in model_file_tags(info.model_uri).items():
+                mlflow.MlflowClient().set_model_version_tag(name, version, tag, value)
             if trained_on is not None:
                 tags, data = training_record(trained_on, None)
                 with tempfile.TemporaryDirectory() as folder:

@@ -60,6 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     for name, value in {**TELEMETRY_OFF, **LIBRARY_LOGGING}.items():
         os.environ.setdefault(name, value)
+    # Never MLflow's own model loading in a command (it can unpickle); model_file.py reads models.
+    os.environ["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
     module_name, function = ENTRY_POINTS.get(command, (command, "main"))
     try:
         module = importlib.import_module(f".{module_name}", __package__)

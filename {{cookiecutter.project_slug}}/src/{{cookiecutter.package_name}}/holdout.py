@@ -1,5 +1,8 @@
 """Holdout: record which rows the aliased versions trained on, for versions registered before that record.
 
+It also records the sha256 of each aliased version's model file (model_file.py) where the version
+has none, after the file passed every other check: the gate and drift load no model without it.
+
 The gate compares a champion with a candidate only on holdout rows the champion never trained on,
 and learns which rows those are from the record `register` now keeps with every version (rows.py,
 registry.TRAINING_ROWS). `holdout migrate` adds the record to each aliased version that lacks it:
@@ -16,11 +19,13 @@ import hashlib
 import io
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from .errors import fail
 from .gate import holdout_identity
+from .model_file import MODEL_SHA256, model_path, read_model, sha256
 from .params import ParamsError, load_params, section
 from .registry import TRAINING_COUNT, TRAINING_IDENTITY, TRAINING_ROWS, RegistryError, connect, redact
 from .rows import fingerprints, to_bytes
@@ -61,6 +66,8 @@ def migrate(params: dict) -> list[str]:
     for alias, version in sorted(registry.aliases().items()):
         found = registry.version(version)
         tags = dict(getattr(found, "tags", None) or {})
+        if MODEL_SHA256 not in tags:
+            lines.append(record_model_hash(registry, alias, version))
         if TRAINING_IDENTITY in tags:
             lines.append(f"holdout: v{version} (@{alias}) already records its {tags.get(TRAINING_COUNT)} training rows")
             continue
@@ -76,6 +83,21 @@ def migrate(params: dict) -> list[str]:
     if not lines:
         lines.append(f"holdout: {redact(registry.uri)} holds no aliased version of {registry.name!r}; nothing to do")
     return lines
+
+
+def record_model_hash(registry: Any, alias: str, version: str) -> str:
+    """Tag a version registered before model hashes with its model file's sha256, once the file passes the other checks.
+
+    The file must still be skops with only allowed types (model_file.read_model), so what is
+    recorded is a model this project can read; from then on, any change to it is refused.
+    """
+    uri = f"models:/{registry.name}/{version}"
+    with tempfile.TemporaryDirectory() as folder:
+        local = registry.download(uri, folder)
+        digest = sha256(model_path(local, uri))
+        read_model(local, digest, f"registry {redact(registry.uri)}: {uri}")
+    registry.call("tagging", registry.client.set_model_version_tag, registry.name, version, MODEL_SHA256, digest)
+    return f"holdout: v{version} (@{alias}) now records its model file's sha256 ({digest[:12]}…)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,11 +16,12 @@ import contextlib
 import io
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from .aliases import champion_of, locked, move, recover
 from .data import DataError, read_table, split_target
 from .errors import fail, output
 from .gate import evaluate_gate, file_md5, holdout_identity, print_decision
+from .model_file import logged_model_tags
 from .params import ParamsError, load_params, section
 from .registry import (
     CHALLENGER,
@@ -174,17 +176,39 @@ def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: di
             path = Path(folder) / Path(TRAINING_ROWS).name
             path.write_bytes(trained_on)
             mlflow.log_artifact(str(path), artifact_path=str(Path(TRAINING_ROWS).parent))
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=signature_for(model, features),
-            input_example=features.head(5),
-            pip_requirements=[f"{package}=={metadata.version(package)}" for package in SERVING_REQUIREMENTS],
-            # The types of a model this project just trained; listing them lets MLflow's safe
-            # (skops) format store and later load it.
-            skops_trusted_types=get_untrusted_types(data=dumps(model)),
-        )
+        with serving_check_allowed():
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature_for(model, features),
+                input_example=features.head(5),
+                pip_requirements=[f"{package}=={metadata.version(package)}" for package in SERVING_REQUIREMENTS],
+                # The types of a model this project just trained; listing them lets MLflow's safe
+                # (skops) format store and later load it.
+                skops_trusted_types=get_untrusted_types(data=dumps(model)),
+            )
     return info.model_uri
+
+
+ALLOW_LOADING = "MLFLOW_ALLOW_PICKLE_DESERIALIZATION"
+
+
+@contextlib.contextmanager
+def serving_check_allowed() -> Iterator[None]:
+    """Let MLflow load the model it is logging, to check the input example as a server would.
+
+    Commands forbid MLflow's own loading (cli.py; model_file.py reads registered models); here the
+    file is the one this process has just written from the pipeline's model, nothing read from outside.
+    """
+    before = os.environ.get(ALLOW_LOADING)
+    os.environ[ALLOW_LOADING] = "true"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(ALLOW_LOADING, None)
+        else:
+            os.environ[ALLOW_LOADING] = before
 
 
 def version_tags(params: dict, args: argparse.Namespace, model_md5: str) -> dict[str, str]:
@@ -245,7 +269,10 @@ def register(params: dict, args: argparse.Namespace) -> str:
             if model_uri is None:  # registered before the lock, gone since: log it again
                 model_uri = registry.call("logging the model", *log, write=True)
             gate_tags = {"params": json.dumps(params, sort_keys=True)[:4900], "gate": "passed"}
-            version = create_version(registry, model_uri, {**tags, **gate_tags})
+            file_tags = logged_model_tags(
+                registry, model_uri, split_target(holdout, section(params, "data")["target"])[0].head(5)
+            )
+            version = create_version(registry, model_uri, {**tags, **gate_tags, **file_tags})
         aliases = registry.aliases()
         previous = aliases.get(CHAMPION)
         moves = [(CHALLENGER, aliases.get(CHALLENGER), version), (CHAMPION, previous, version)]

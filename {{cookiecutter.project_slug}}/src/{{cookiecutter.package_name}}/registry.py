@@ -215,16 +215,34 @@ class Registry:
         self.call(what, self.client.set_registered_model_alias, self.name, alias, version, write=True)
 
     def load(self, version: str) -> Any:
-        """Load a registered version as a scikit-learn model; failing to load is a registry failure."""
-        import mlflow.sklearn
+        """Load a registered version as a scikit-learn model, running no code from it (model_file.py).
+
+        Failing to download, or a model file that is not this project's skops file with its recorded
+        hash, is a registry failure.
+        """
+        import tempfile
+
+        from .model_file import MODEL_SHA256, read_model
 
         uri = f"models:/{self.name}/{version}"
-        model = self.call(f"loading {uri}", mlflow.sklearn.load_model, uri)
-        if model is None:
+        found = self.version(version)
+        if found is None:
+            raise RegistryError(f"registry {redact(self.uri)}: {uri} does not exist")
+        tags = dict(getattr(found, "tags", None) or {})
+        with tempfile.TemporaryDirectory() as folder:
+            local = self.download(uri, folder)
+            return read_model(local, tags.get(MODEL_SHA256), f"registry {redact(self.uri)}: {uri}")
+
+    def download(self, uri: str, folder: str) -> Path:
+        """Download a model's files (MLmodel and the model file) into `folder`; return where they are."""
+        import mlflow.artifacts
+
+        local = self.call(f"downloading {uri}", mlflow.artifacts.download_artifacts, artifact_uri=uri, dst_path=folder)
+        if not local or not (Path(local) / "MLmodel").is_file():
             raise RegistryError(
                 f"registry {redact(self.uri)}: {uri} has no model files; re-register or promote another"
             )
-        return model
+        return Path(local)
 
     def training_rows(self, version: str) -> tuple[str, Any] | None:
         """Return (identity, fingerprints) of the rows a version trained on, or None when it has no record.

@@ -239,7 +239,7 @@ def test_prediction_drift_is_reported_without_the_target(project, capsys):
     assert_agree(code, report, capsys.readouterr().out, ["predictions"])
 
 
-def register_champion(project, monkeypatch, empty_registry, reference: pd.DataFrame, accuracy: float) -> str:
+def register_champion(project, monkeypatch, empty_registry, file_tags, reference: pd.DataFrame, accuracy: float) -> str:
     """Register a model of `a`..`f` with its holdout accuracy, make it champion; return its name."""
     import shutil
 
@@ -264,15 +264,17 @@ def register_champion(project, monkeypatch, empty_registry, reference: pd.DataFr
             pip_requirements=["scikit-learn"],
             skops_trusted_types=get_untrusted_types(data=dumps(model)),
         )
+    for tag, value in file_tags(info.model_uri).items():
+        mlflow.MlflowClient().set_model_version_tag(name, str(info.registered_model_version), tag, value)
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", str(info.registered_model_version))
     return name
 
 
 def test_the_champion_is_scored_against_the_metrics_it_was_registered_with(
-    project, monkeypatch, empty_registry, capsys
+    project, monkeypatch, empty_registry, file_tags, capsys
 ):
     reference = make_frame(3000, 1)
-    name = register_champion(project, monkeypatch, empty_registry, reference, accuracy=1.0)
+    name = register_champion(project, monkeypatch, empty_registry, file_tags, reference, accuracy=1.0)
     reference.to_csv("reference.csv", index=False)
     make_frame(1000, 2).to_csv("current.csv", index=False)
     code = drift.main(["--champion"])  # there is no models/model.joblib: only the champion can be scored

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import registry_branch
+from {{ cookiecutter.package_name }} import model_file, registry_branch
 
 NAME = "test-model"
 BRANCH = registry_branch.BRANCH
@@ -126,7 +126,9 @@ def test_push_then_a_fresh_clone_pulls_and_loads_the_champion(
         locations = [row[0] for row in connection.execute("SELECT storage_location FROM model_versions")]
     connection.close()
     assert all(Path(loc.removeprefix("file://")).is_relative_to(where) for loc in locations), locations
-    model = mlflow.pyfunc.load_model(f"models:/{NAME}@champion")
+    champion = mlflow.MlflowClient().get_model_version_by_alias(NAME, "champion")
+    local = Path(mlflow.artifacts.download_artifacts(f"models:/{NAME}/2", dst_path=str(tmp_path / "download")))
+    model = model_file.read_model(local, champion.tags[model_file.MODEL_SHA256], "the pulled champion")
     assert len(model.predict([[0.5], [1.5]])) == 2
     assert git(where, "status", "--porcelain") == ""  # nothing of the store shows up in git
 
