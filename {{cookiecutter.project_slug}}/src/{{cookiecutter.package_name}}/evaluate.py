@@ -8,7 +8,6 @@ precision-recall curves; regression gets predicted-vs-actual and residuals.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from .data import DataError, read_table, split_target
 from .errors import fail
 from .metrics import score
 from .params import ParamsError, load_params, section
+from .strict_json import dumps
 
 
 def curve_tables(target: pd.Series, proba: np.ndarray, classes: list[Any]) -> dict[str, pd.DataFrame]:
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         return fail(error, 2)
     metrics = {**score(data["task"], model, features, target), "holdout_rows": len(features)}
     Path(args.metrics).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.metrics).write_text(json.dumps(metrics, indent=2) + "\n", encoding="utf-8")
+    Path(args.metrics).write_text(dumps(metrics, indent=2) + "\n", encoding="utf-8")
 
     plots_dir = Path(args.plots_dir)
     plots_dir.mkdir(parents=True, exist_ok=True)

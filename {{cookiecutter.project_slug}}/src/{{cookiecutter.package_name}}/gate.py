@@ -32,6 +32,7 @@ from .data import read_table, split_target
 from .errors import fail
 from .metrics import METRICS, is_worse, meets_threshold, score
 from .params import ParamsError, load_params, section
+from .strict_json import dumps
 
 SCHEMA_SWITCH = "gate.allow_schema_change"
 LEAKAGE_SWITCH = "gate.allow_leakage"
@@ -353,20 +354,9 @@ def evaluate_gate(
     return {**decision, "allow_schema_change": allow, "allow_unproven_champion": unproven}
 
 
-def finite(value: Any) -> Any:
-    """The value with every NaN or infinite number replaced by None (JSON's null)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: finite(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(item) for item in value]
-    return value
-
-
 def strict_json(value: Any) -> str:
     """JSON any parser reads: an undefined metric is null, never a bare NaN."""
-    return json.dumps(finite(value), indent=2, allow_nan=False)
+    return dumps(value, indent=2)
 
 
 def print_decision(decision: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from .errors import fail
 from .kinds import canonical, kind_of, utc_instant
+from .strict_json import dumps
 
 # The strings pandas.read_csv reads as missing by default.
 NULL_TOKENS = frozenset(
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as error:  # ParamsError is a ValueError
         return fail(error, 2)
     Path(args.suite).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.suite).write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")
+    Path(args.suite).write_text(dumps(suite, indent=2) + "\n", encoding="utf-8")
     if args.column:
         print(f"updated {args.suite}: profiled {', '.join(map(repr, args.column))} again; other expectations kept")
     else:

@@ -23,7 +23,6 @@ import argparse
 import glob
 import hashlib
 import io
-import json
 import os
 import tempfile
 import urllib.error
@@ -39,6 +38,7 @@ from .errors import fail, output
 from .markdown import code_span, escape_text
 from .params import ParamsError, load_params, section
 from .rows import identities
+from .strict_json import dumps
 
 RAW = Path("data/raw/data.csv")
 SUITE = Path("expectations/suite.json")
@@ -355,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     write_atomically(RAW, csv_bytes(snapshot))
     OUT.mkdir(parents=True, exist_ok=True)
     removed_rows(raw, snapshot).to_csv(OUT / REMOVED, index=False)  # every removed row, to review
-    (OUT / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (OUT / "summary.json").write_text(dumps(summary, indent=2) + "\n", encoding="utf-8")
     (OUT / "refresh.md").write_text(markdown(summary), encoding="utf-8")
     print(f"refresh: {RAW}: {summary['rows_before']} -> {summary['rows_after']} rows "
           f"({summary['rows_added']} added, {summary['rows_removed']} removed) from {summary['source']}")  # fmt: skip

@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 from .errors import fail
 from .params import ParamsError, load_params, section
 from .registry import EXIT_REGISTRY, RegistryError, redact, tracking_uri
+from .strict_json import dumps
 
 BRANCH = "mlflow-registry"
 REF = f"refs/heads/{BRANCH}"
@@ -529,8 +530,8 @@ def push(remote: Remote, settings: dict[str, Any], keep: int) -> str:
         entry = {"at": now, **actor(), "model": name, "aliases": aliases, "pruned": pruned}
         manifest = {"format": FORMAT, "root": str(root), "model": name, "aliases": aliases, "versions": kept,
                     "updated": now}  # fmt: skip
-        (tree / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        (tree / LOG).write_text(previous.lstrip("\n") + json.dumps(entry, sort_keys=True) + "\n", encoding="utf-8")
+        (tree / MANIFEST).write_text(dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        (tree / LOG).write_text(previous.lstrip("\n") + dumps(entry, sort_keys=True) + "\n", encoding="utf-8")
         (tree / "README.md").write_text(BRANCH_README, encoding="utf-8")
         index = {"GIT_INDEX_FILE": str(scratch / "index")}
         git(f"--work-tree={tree}", "add", "--all", "--force", ".", env=index, what="staging the registry")

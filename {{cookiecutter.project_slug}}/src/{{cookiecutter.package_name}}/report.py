@@ -35,6 +35,7 @@ from .errors import fail
 from .markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text, fit, render
 from .params import ParamsError, load_params, section
 from .provenance import Base, Verdict, after_validation, base_revision, read_result, this_runs
+from .strict_json import is_number
 
 # The workflow puts a marker line before the report in the comment and the plots after it.
 MAX_CHARS = GITHUB_LIMIT - 2_500
@@ -53,12 +54,17 @@ def did_not_run(title: str, verdict: Verdict) -> Section:
 
 
 def number(value: Any) -> str:
-    """Format a metric or param value for a table cell."""
+    """Format a metric or param value for a table cell; a number that is not finite is undefined."""
     if value is None:
         return "—"
     if isinstance(value, float):
-        return f"{value:.4f}"
+        return f"{value:.4f}" if is_number(value) else "undefined"
     return code_span(value, cell=True) if isinstance(value, str) else escape_cell(value)
+
+
+def metric_cell(values: dict[str, Any], side: str) -> str:
+    """One side of a metric's row: a metric written as null (strict_json.py) was undefined, not absent."""
+    return "undefined" if side in values and values[side] is None else number(values.get(side))
 
 
 def change(value: Any) -> str:
@@ -114,7 +120,7 @@ def metrics_section(diff: dict[str, Any] | None, base: Base | None, source: str)
     cells = []
     for path, name, values in rows:
         label = escape_cell(name if len(diff) == 1 else f"{path}: {name}")
-        old, new = number(values.get("old")), number(values.get("new"))
+        old, new = (metric_cell(values, side) for side in ("old", "new"))
         cells.append(f"| {label} | {old} | {new} | {change(values.get('diff'))} |")
     return Section(head, cells, source)
 
@@ -226,7 +232,7 @@ def write_images(gate: dict[str, Any] | None, args: argparse.Namespace) -> None:
     folder.mkdir(parents=True)
     for plot in sorted(Path(args.plots_dir).glob("*.png")):
         shutil.copyfile(plot, folder / plot.name)
-    if gate.get("metric") and isinstance(gate.get("candidate"), int | float):
+    if gate.get("metric") and is_number(gate.get("candidate")):
         draw_comparison(gate, folder / "comparison.png")
 
 
@@ -239,11 +245,11 @@ def draw_comparison(gate: dict[str, Any], path: Path) -> None:
 
     champion, baseline = gate.get("champion") or {}, gate.get("baseline") or {}
     bars = {"this run": gate["candidate"]}
-    if isinstance(champion.get("value"), int | float):
+    if is_number(champion.get("value")):
         bars[f"champion v{champion['version']}"] = champion["value"]
-    if isinstance(baseline.get("value"), int | float):
+    if is_number(baseline.get("value")):
         bars["trivial baseline"] = baseline["value"]
-    threshold = gate.get("threshold") if isinstance(gate.get("threshold"), int | float) else None
+    threshold = gate.get("threshold") if is_number(gate.get("threshold")) else None
     figure, axes = plt.subplots(figsize=(5, 2.2))
     colours = ["tab:green" if gate.get("passed") else "tab:red", "tab:blue", "tab:grey"]
     axes.barh(list(bars), list(bars.values()), color=colours[: len(bars)])

@@ -40,6 +40,7 @@ from .errors import fail, output
 from .markdown import GITHUB_LIMIT, code_span, escape_cell, escape_text
 from .metrics import METRICS, score
 from .params import ParamsError, load_params
+from .strict_json import dumps
 from .train import build_pipeline, check_validation
 
 JOURNAL = Path(".optuna/journal.log")
@@ -449,7 +450,7 @@ def write_report(study: Any, params: dict[str, Any], out: Path, images: str | No
     out.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=".tune-", dir=out.parent))
     try:
-        (scratch / "best.json").write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        (scratch / "best.json").write_text(dumps(result, indent=2) + "\n", encoding="utf-8")
         study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration")).to_csv(
             scratch / "trials.csv", index=False
         )

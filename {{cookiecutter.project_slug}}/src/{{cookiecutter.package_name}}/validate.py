@@ -20,6 +20,7 @@ import pandas as pd
 
 from .data import DataError, read_table
 from .errors import fail
+from .strict_json import dumps
 
 HINT = (
     "hint: if this change of the data is deliberate, update the suite: `make suite` profiles every column again, "
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     columns = [str(column) for column in frame.columns]
     rows = [{**describe_result(item, columns), "passed": bool(item.get("success"))} for item in results]
     write_report(docs, summary, rows)
-    (report_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
+    (report_dir / "summary.json").write_text(dumps(summary, indent=2) + "\n", encoding="utf-8")
     if not summary["success"]:
         failed = summary["failures"]
         print(

@@ -82,6 +82,24 @@ def test_main_writes_metrics_and_plots(evaluated: list[str], task: str, capsys: 
     assert capsys.readouterr().out.startswith("evaluate: ")
 
 
+def test_a_metric_undefined_on_the_holdout_is_written_as_null(
+    evaluated: list[str], task: str, task_data: pd.DataFrame, project
+) -> None:
+    """One class in the holdout: roc_auc has no value. The file stays JSON that every parser reads."""
+    if task != "classification":
+        pytest.skip("roc_auc is a classification metric")
+    one_class = task_data[task_data[TARGET] == task_data[TARGET].iloc[0]].head(30)
+    project.use_synthetic(one_class, "data/prepared/holdout.csv")
+    assert evaluate.main(evaluated) == 0
+    text = Path("reports/metrics.json").read_text(encoding="utf-8")
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    written = json.loads(text, parse_constant=refuse)
+    assert written["roc_auc"] is None and written["holdout_rows"] == 30
+
+
 def test_main_with_missing_target_is_one_line_error(
     evaluated: list[str], project, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -270,6 +270,18 @@ def test_a_huge_report_fits_in_one_comment_and_points_to_the_full_list(project, 
     assert "the full list is in `reports/validation/summary.json`, uploaded with this run's artifacts" in written
 
 
+def test_undefined_metrics_are_shown_as_such_and_never_drawn(project, monkeypatch):
+    write_run(passed=False)
+    decision = json.loads(Path("reports/gate.json").read_text())
+    decision.update(metric="roc_auc", candidate=0.7, champion={"version": "3", "value": float("nan")})
+    write("reports/gate.json", json.dumps(decision))  # NaN, as files written before strict JSON hold
+    run_report(monkeypatch)
+    assert (Path("reports/report-images") / "comparison.png").read_bytes().startswith(PNG)  # drawn without it
+    diff = {"reports/metrics.json": {"roc_auc": {"old": 0.8, "new": None}, "f1": {"new": float("nan")}}}
+    rows = report.metrics_section(diff, BASE, "m.json").rows
+    assert "| roc\\_auc | 0.8000 | undefined |  |" in rows and "| f1 | — | undefined |  |" in rows
+
+
 def test_sections_render_their_values():
     for passed in (False, "yes", None):
         section = report.gate_section(Verdict(Path("g.json"), {"passed": passed, "reasons": ["x"]}))
