@@ -21,7 +21,8 @@ def describe_versions(registry) -> list[str]:
     for version, names in sorted(by_version.items(), key=lambda item: -int(item[0])):
         found = registry.version(version)
         commit = (found.tags if found is not None else {}).get("git_commit", "unknown")
-        lines.append(f"model {registry.name!r} version {version}: {' '.join(names)} (trained from commit {commit[:8]})")
+        trained = printable(str(commit)[:8])
+        lines.append(f"model {registry.name!r} version {version}: {' '.join(names)} (trained from commit {trained})")
     return lines
 
 
@@ -34,10 +35,11 @@ def describe_last_moves(registry, count: int) -> list[str]:
             if key.startswith("alias.")
         ]
         where = f" in {record['ci_run']}" if record.get("ci_run") else ""
-        lines.append(
-            f"  {record.get('at', '?')} {record.get('command', '?')} by {record.get('by', '?')} "
-            f"at commit {record.get('git_commit', 'unknown')[:8]}{where}: {describe_moves(moves)}"
+        line = (  # every part was written into the registry, which a branch may carry: escaped, one line
+            f"{record.get('at', '?')} {record.get('command', '?')} by {record.get('by', '?')} "
+            f"at commit {str(record.get('git_commit', 'unknown'))[:8]}{where}: {describe_moves(moves)}"
         )
+        lines.append("  " + printable(line))
     return lines
 
 
@@ -117,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"model {registry.name!r}: no aliased versions yet; run `make pipeline`")
         interrupted = pending(registry)
         if interrupted:
-            print(f"interrupted {interrupted['command']} to complete: {describe_moves(interrupted['moves'])}")
+            print(printable(f"interrupted {interrupted['command']} to complete: {describe_moves(interrupted['moves'])}"))
         moves = describe_last_moves(registry, args.moves)
         if moves:
             print("last alias moves (newest first):", *moves, sep="\n")

@@ -214,6 +214,30 @@ def test_status_shows_each_version_with_its_aliases_and_the_last_moves(
     assert lines[5].endswith(": champion v- -> v1")
 
 
+def test_status_prints_what_the_registry_holds_as_inert_single_lines(
+    client: Any, register_model: Callable[[Any], str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A registry on a branch is anyone's text: a record may hold newlines, escapes and workflow commands."""
+    from sklearn.dummy import DummyRegressor
+
+    from {{ cookiecutter.package_name }} import aliases
+
+    version = register_model(DummyRegressor().fit([[0.0], [1.0]], [0.0, 1.0]))
+    client.set_registered_model_alias("test-model", registry.CHAMPION, version)
+    hostile = "x\n::error title=pwned::owned\r\x1b[31mred\x07"
+    client.set_model_version_tag("test-model", version, "git_commit", hostile)
+    found = registry.connect({"model_name": "test-model"})
+    experiment = aliases.audit_experiment(found, create=True)
+    run = client.create_run(experiment, tags={"command": hostile, "by": hostile, "at": "\n::add-mask::x"})
+    client.set_terminated(run.info.run_id)
+    capsys.readouterr()
+    assert status.main([]) == 0
+    out = capsys.readouterr().out
+    assert not any(line.startswith("::") for line in out.splitlines()), out
+    assert "\x1b" not in out and "\r" not in out and "\x07" not in out
+    assert "(trained from commit x ::erro)" in out  # the newline is a space: no line of its own
+
+
 def test_status_of_an_empty_registry(client: Any, capsys: pytest.CaptureFixture[str]) -> None:
     assert status.main([]) == 0
     assert "model 'test-model': no aliased versions yet; run `make pipeline`" in capsys.readouterr().out
