@@ -101,6 +101,7 @@ def loop(tmp_path_factory: pytest.TempPathFactory) -> dict:
     record["v2_decision"] = gate_decision(project)
     record["holdout_v2"] = pd.read_csv(project / "data/prepared/holdout.csv")
     record["own_tests"] = run("make test", project, check=False)
+    record["suite_option"] = run("make suite COLUMN=--data", project, check=False)
     return record
 
 
@@ -163,3 +164,10 @@ def test_the_projects_own_tests_pass_on_this_data(loop):
     """The generated tests read the project's data: floats, bools with gaps and times must all be respected."""
     result = loop["own_tests"]
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+def test_a_column_named_like_an_option_is_one_line(loop):
+    result = loop["suite_option"]
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("make: ***")]
+    assert result.returncode != 0 and len(errors) == 1, result.stderr
+    assert errors[0].startswith("error: column '--data' is not in the data; its columns are: 'pclass'")
