@@ -23,7 +23,6 @@ import argparse
 import glob
 import hashlib
 import io
-import os
 import tempfile
 import urllib.error
 import urllib.parse
@@ -35,6 +34,7 @@ import pandas as pd
 
 from .data import DataError, read_table
 from .errors import fail, output
+from .files import replace_bytes
 from .markdown import code_span, escape_text
 from .params import ParamsError, load_params, section
 from .rows import identities
@@ -320,14 +320,6 @@ def markdown(summary: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, scratch = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(handle, "wb") as sink:
-        sink.write(data)
-    os.replace(scratch, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="refresh", description=__doc__.splitlines()[0])
     parser.add_argument("--params", default="params.yaml")
@@ -352,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, ParamsError) as error:
         output("error", " ".join(str(error).split()))  # refresh.yml tells the drift issue why
         return fail(error, 2)
-    write_atomically(RAW, csv_bytes(snapshot))
+    replace_bytes(RAW, csv_bytes(snapshot))
     OUT.mkdir(parents=True, exist_ok=True)
     removed_rows(raw, snapshot).to_csv(OUT / REMOVED, index=False)  # every removed row, to review
     (OUT / "summary.json").write_text(dumps(summary, indent=2) + "\n", encoding="utf-8")

@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"model {registry.name!r}: no aliased versions yet; run `make pipeline`")
         interrupted = pending(registry)
         if interrupted:
-            print(printable(f"interrupted {interrupted['command']} to complete: {describe_moves(interrupted['moves'])}"))
+            print(
+                printable(f"interrupted {interrupted['command']} to complete: {describe_moves(interrupted['moves'])}")
+            )
         moves = describe_last_moves(registry, args.moves)
         if moves:
             print("last alias moves (newest first):", *moves, sep="\n")

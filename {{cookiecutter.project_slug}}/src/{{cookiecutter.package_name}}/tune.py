@@ -37,6 +37,7 @@ from typing import Any
 
 from .data import DataError, read_table, split_target
 from .errors import fail, output
+from .files import replace_text
 from .markdown import GITHUB_LIMIT, code_span, escape_cell, escape_text
 from .metrics import METRICS, score
 from .params import ParamsError, load_params
@@ -509,10 +510,7 @@ def apply(path: Path, model: str, values: dict[str, Any]) -> list[str]:
         ):
             raise TuneError(f"{path}: train.{model}.{key} reads back as {params['train'][model][key]!r}, not {value!r}")
     if values:
-        scratch = path.with_name(f".{path.name}.tune")
-        with open(scratch, "w", encoding="utf-8", newline="") as handle:
-            handle.write(changed)
-        os.replace(scratch, path)
+        replace_text(path, changed)
     return list(values)
 
 

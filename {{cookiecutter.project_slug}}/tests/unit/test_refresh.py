@@ -61,6 +61,7 @@ def nothing_written(project, before: bytes) -> bool:
 
 
 def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
+    (refreshing.root / "data/raw/data.csv").chmod(0o640)
     code, out, _ = run()
     held = len(refreshing.base)
     assert code == 0 and out[-1] == "changed=true"
@@ -77,6 +78,8 @@ def test_demo_source_appends_a_valid_new_batch(refreshing, run) -> None:
     )
     code, out, _ = run()  # the next refresh brings different rows
     assert code == 0 and len(raw(refreshing)) > held + added
+    assert ((refreshing.root / "data/raw/data.csv").stat().st_mode & 0o777) == 0o640  # the file keeps its mode
+    assert [path.name for path in (refreshing.root / "data/raw").iterdir()] == ["data.csv"]  # nothing left beside it
 
 
 def test_without_a_key_every_row_is_kept_and_a_batch_read_twice_adds_nothing(refreshing, run) -> None:
