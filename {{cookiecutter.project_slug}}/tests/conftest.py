@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import shutil
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -199,6 +200,10 @@ def client(project: Project, empty_registry: Path) -> Any:
     import mlflow
 
     shutil.copyfile(empty_registry, project.root / "mlflow.db")
+    with sqlite3.connect(project.root / "mlflow.db") as connection:  # as if MLflow had made it here
+        default = (project.root / "mlruns" / "0").as_posix()
+        connection.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0", (default,))
+    connection.close()
     mlflow.set_tracking_uri(project.tracking_uri)
     return mlflow.MlflowClient()
 

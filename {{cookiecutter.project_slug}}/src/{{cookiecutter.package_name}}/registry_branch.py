@@ -10,8 +10,10 @@ Without a tracking server, the registry is the sqlite file `mlflow.db` with the 
 - A push prunes what it publishes: the versions that carry an alias and the `--keep` newest
   others stay; the rest are left out with their model files (their runs, metrics and params
   stay). The project's own store is not changed by a push.
-- A push or a pull is refused when a kept version's model files are missing, so a branch never
-  loses the models it held.
+- A push or a pull is refused when a kept version's model file is missing, is not MLflow's skops
+  format, or differs from the sha256 recorded when it was registered (model_file.py), so a branch
+  never loses or swaps the models it held. A pull also refuses a file over MAX_FILE_BYTES (1 GiB)
+  and a store that would make MLflow write outside the project's `mlruns/`.
 - A push is refused when the branch moved since the store was pulled, and the push itself
   carries a lease on the pulled commit: two writers can never overwrite each other.
 - MLflow records absolute artifact paths. `registry.json` names the folder the store was
@@ -41,6 +43,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .errors import fail
+from .model_file import MAX_MODEL_BYTES, MODEL_SHA256, model_path, sha256
 from .params import ParamsError, load_params, section
 from .registry import EXIT_REGISTRY, RegistryError, redact, tracking_uri
 from .strict_json import dumps
@@ -51,6 +54,7 @@ DATABASE, ARTIFACTS = "mlflow.db", "mlruns"
 MANIFEST, LOG = "registry.json", "moves.jsonl"
 FORMAT = 1
 DEFAULT_KEEP = 3
+MAX_FILE_BYTES = MAX_MODEL_BYTES  # no file of a registry is larger than a model file may be
 # Where MLflow's sqlite store records absolute artifact paths (MLflow 3 schema).
 PATH_COLUMNS = (
     ("experiments", "artifact_location"),
@@ -303,6 +307,14 @@ def check_models(database: Path, root: str, files_at: Path | None = None) -> Non
             rows = connection.execute(
                 "SELECT version, storage_location FROM model_versions WHERE current_stage != 'Deleted_Internal'"
             ).fetchall()
+            hashes = dict(
+                connection.execute("SELECT version, value FROM model_version_tags WHERE key = ?", (MODEL_SHA256,))
+            )
+            hashes = {str(version): value for version, value in hashes.items()}
+            locations = {
+                table: connection.execute(f"SELECT {column} FROM {table}").fetchall()  # the names are this module's
+                for table, column in PATH_COLUMNS[:3]
+            }
         connection.close()
     except sqlite3.Error as error:
         raise BranchError(f"{database.name} is not a readable MLflow registry: {error}") from None
@@ -318,6 +330,28 @@ def check_models(database: Path, root: str, files_at: Path | None = None) -> Non
         present = (files_at / ARTIFACTS / folder.relative_to(top)) if files_at else folder
         if not (present / "MLmodel").is_file():
             raise BranchError(f"model version {version}'s files are missing ({folder / 'MLmodel'} does not exist)")
+        check_model_file(present, version, hashes.get(str(version)))
+    for table, column in PATH_COLUMNS[:3]:  # where MLflow would write new runs and models
+        for (location,) in locations.get(table, []):
+            place = str(location or "")
+            path = Path(os.path.normpath(Path(root) / place.removeprefix("file://")))  # a relative one: from root
+            if not path.is_relative_to(top):
+                raise BranchError(
+                    f"{table}.{column} is {place[:200]!r}, outside {top}: MLflow would write files there; refused"
+                )
+
+
+def check_model_file(folder: Path, version: str, expected: str | None) -> None:
+    """Refuse a version whose model file is missing, not skops, too large, or not the one registered."""
+    try:
+        path = model_path(folder, f"model version {version}")
+    except RegistryError as error:
+        raise BranchError(str(error)) from None
+    if expected and sha256(path) != expected:
+        raise BranchError(
+            f"model version {version}'s file {path.name} does not have the sha256 recorded when it was registered; "
+            "it changed or was cut short: run `make registry-pull FORCE=1` to fetch the published one"
+        )
 
 
 def replace_store(source: Path) -> None:
@@ -346,10 +380,16 @@ def extract(commit: str, into: Path) -> dict[str, Any]:
     Only regular files are accepted: a symbolic link on the branch could point the rewrite of
     mlflow.db, or a model file, at a file outside the project.
     """
-    for line in git("ls-tree", "-r", commit, what=f"reading branch {BRANCH}").splitlines():
-        mode, _, rest = line.partition(" ")
+    for line in git("ls-tree", "-r", "-l", commit, what=f"reading branch {BRANCH}").splitlines():
+        fields, _, path = line.partition("\t")
+        mode, _, _, size = fields.split()
         if mode not in ("100644", "100755"):
-            raise BranchError(f"branch {BRANCH}: {rest.split(chr(9), 1)[-1]!r} is not a regular file")
+            raise BranchError(f"branch {BRANCH}: {path!r} is not a regular file")
+        if int(size) > MAX_FILE_BYTES:
+            raise BranchError(
+                f"branch {BRANCH}: {path!r} is {int(size) / 2**20:.0f} MiB, over the {MAX_FILE_BYTES >> 20} MiB "
+                "a registry file may be; refused"
+            )
     tree = into / "tree"
     tree.mkdir()
     index = {"GIT_INDEX_FILE": str(into / "index")}

@@ -229,6 +229,69 @@ def test_a_push_without_the_model_files_is_refused(registered: Any, repository: 
     assert git(repository, "rev-parse", BRANCH) == before  # the models on the branch are kept
 
 
+def model_files(client: Any, version: str) -> Path:
+    from urllib.parse import urlparse
+
+    return Path(urlparse(client.get_model_version_download_uri(NAME, version)).path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (lambda folder: (folder / "model.skops").unlink(), "the model file 'model.skops' is missing"),
+        (lambda folder: (folder / "model.skops").write_bytes(b"PK\x03\x04"), "does not have the sha256 recorded"),
+    ],
+)
+def test_a_push_is_refused_unless_every_model_file_is_the_one_registered(
+    registered: Any, repository: Path, capsys, damage: Callable[[Path], None], expected: str
+) -> None:
+    assert run(capsys, "push")[0] == 0
+    before = git(repository, "rev-parse", BRANCH)
+    damage(model_files(registered, "2"))
+    code, _, err = run(capsys, "push")
+    assert code == 4 and expected in err and err.count("\n") == 1, err
+    assert git(repository, "rev-parse", BRANCH) == before  # the branch keeps the published models
+
+
+def hostile_branch(repository: Path, tmp_path: Path, change: Callable[[Path], None]) -> None:
+    """Rewrite the published branch the way anyone who can push it could."""
+    other = tmp_path / "attacker"
+    git(tmp_path, "clone", "--quiet", "-b", BRANCH, str(repository), str(other))
+    change(other)
+    git(other, "add", "--all", "--force", ".")
+    git(other, "commit", "--quiet", "-m", "Changed")
+    git(other, "push", "--quiet", "origin", BRANCH)
+
+
+def test_a_pull_refuses_a_store_that_would_write_outside_the_project(
+    registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    assert run(capsys, "push")[0] == 0
+
+    def elsewhere(checkout: Path) -> None:
+        with sqlite3.connect(checkout / "mlflow.db") as connection:
+            connection.execute("UPDATE experiments SET artifact_location = ?", (str(tmp_path / "outside"),))
+        connection.close()
+
+    hostile_branch(repository, tmp_path, elsewhere)
+    clone(repository, tmp_path / "clone", monkeypatch)
+    code, _, err = run(capsys, "pull")
+    assert code == 4 and "experiments.artifact_location is" in err and "MLflow would write files there" in err
+    assert err.count("\n") == 1 and not Path("mlflow.db").exists()
+
+
+def test_a_pull_refuses_a_file_over_the_size_limit(
+    registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    assert run(capsys, "push")[0] == 0
+    hostile_branch(repository, tmp_path, lambda checkout: (checkout / "padding.bin").write_bytes(b"0" * (6 << 20)))
+    clone(repository, tmp_path / "clone", monkeypatch)
+    monkeypatch.setattr(registry_branch, "MAX_FILE_BYTES", 5 << 20)  # a 1 GiB limit, scaled down
+    code, _, err = run(capsys, "pull")
+    assert code == 4 and "'padding.bin' is" in err and "refused" in err and err.count("\n") == 1
+    assert not Path("mlflow.db").exists()
+
+
 def test_a_moved_project_is_relocated_and_pushes_again(registered: Any, repository: Path, project: Any, capsys) -> None:
     """MLflow records absolute paths: a store written in another folder is pointed at this one."""
     assert run(capsys, "push")[0] == 0
