@@ -10,11 +10,17 @@ def fail(error: BaseException | str, code: int | None = None) -> int:
     """Print `error: <message>` as one line and return the exit code (the error's own, else `code`, else 2).
 
     Line breaks inside the message (a column name from the data, a server's answer) are folded into
-    spaces: the error stays one line, and nothing from the data can start a line of a CI log, where
-    a line beginning with `::` is a workflow command.
+    spaces and other control characters escaped (printable): the error stays one line, and nothing
+    from the data can start a line of a CI log, where a line beginning with `::` is a workflow command.
     """
-    print(f"error: {' '.join(str(error).split())}", file=sys.stderr)
+    print(f"error: {printable(str(error))}", file=sys.stderr)
     return code if code is not None else getattr(error, "exit_code", 2)
+
+
+def printable(text: str) -> str:
+    """One terminal line: line breaks folded into spaces, other control characters (an escape
+    sequence from the data, say) shown escaped, never run."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in " ".join(text.split()))
 
 
 def output(name: str, value: str, show: bool = True) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 import pandas as pd
 
 from .data import DataError, read_table
-from .errors import fail, output
+from .errors import fail, output, printable
 from .files import replace_bytes
 from .markdown import code_span, escape_text
 from .params import ParamsError, load_params, section
@@ -46,8 +46,9 @@ OUT = Path("reports/refresh")
 REMOVED = "removed.csv"
 OBJECT_STORES = {"s3": "s3 (s3fs)", "gs": "gs (gcsfs)", "gcs": "gs (gcsfs)", "az": "azure (adlfs)",
                  "abfs": "azure (adlfs)"}  # fmt: skip
-HTTP_TIMEOUT = 60
-MAX_BYTES = 2 * 1024**3  # a source this large belongs in DVC, not in one CSV
+HTTP_TIMEOUT = 60  # seconds a server may stay silent
+HTTP_DEADLINE = 600  # seconds a whole download may take, however the server trickles
+MAX_BYTES = 2 * 1024**3  # a source this large, read or decompressed, belongs in DVC, not in one CSV
 
 
 class RefreshError(DataError):
@@ -68,10 +69,107 @@ def parse(data: bytes, name: str) -> pd.DataFrame:
     suffix = Path(urllib.parse.urlsplit(name).path).suffix.lower()
     try:
         if suffix in {".parquet", ".pq"}:
-            return pd.read_parquet(io.BytesIO(data))
+            return read_parquet(io.BytesIO(data), name)
         return pd.read_csv(io.BytesIO(data))
     except (ValueError, OSError, pd.errors.ParserError) as error:
         raise RefreshError(f"refresh.source {shown(name)}: cannot be read as {suffix[1:] or 'csv'}: {error}") from None
+
+
+def read_parquet(source: Any, name: str) -> pd.DataFrame:
+    """Read Parquet a thousand rows at a time, refusing it once the rows read hold more than MAX_BYTES.
+
+    A small file can expand without bound (one long value repeated, stored once); the size on disk
+    says nothing, so the decoded size is counted as it is read.
+    """
+    import pyarrow
+    import pyarrow.parquet
+
+    try:
+        found = pyarrow.parquet.ParquetFile(source)
+        batches, size = [], 0
+        for batch in found.iter_batches(batch_size=1024):
+            size += batch.nbytes
+            if size > MAX_BYTES:
+                raise RefreshError(
+                    f"refresh.source {shown(name)}: decompresses to more than {MAX_BYTES / 2**30:g} GiB; "
+                    "track data this large with DVC"
+                )
+            batches.append(batch)
+        return pyarrow.Table.from_batches(batches, schema=found.schema_arrow).to_pandas()
+    except RefreshError:
+        raise
+    except Exception as error:  # pyarrow raises its own kinds for a file that is not Parquet
+        raise RefreshError(f"refresh.source {shown(name)}: cannot be read as parquet: {error}") from None
+
+
+class SameSchemeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow a redirect only to http(s), never from https down to http; say where without secrets."""
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any, newurl: str) -> Any:
+        old, new = urllib.parse.urlsplit(req.full_url).scheme, urllib.parse.urlsplit(newurl).scheme.lower()
+        if new not in ("http", "https") or (old == "https" and new != "https"):
+            raise RefreshError(
+                f"refresh.source {shown(req.full_url)}: redirected to {shown(newurl)}; only a redirect to "
+                f"http(s) is followed, and from https only to https"
+            )
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+def download(source: str) -> bytes:
+    """The body of an http(s) source, at most MAX_BYTES, within HTTP_DEADLINE; credentials in the URL
+    go in an Authorization header and never into a message."""
+    import base64
+    import http.client
+    import time
+
+    parts = urllib.parse.urlsplit(source)
+    host = parts.hostname or ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        raise RefreshError(f"refresh.source {shown(source)}: the port is not a number") from None
+    plain = urllib.parse.urlunsplit((parts.scheme, host + port, parts.path, parts.query, ""))
+    request = urllib.request.Request(plain)
+    if parts.username is not None:
+        pair = f"{urllib.parse.unquote(parts.username)}:{urllib.parse.unquote(parts.password or '')}"
+        request.add_header("Authorization", "Basic " + base64.b64encode(pair.encode()).decode())
+    opener = urllib.request.build_opener(SameSchemeRedirects())
+    deadline = time.monotonic() + HTTP_DEADLINE
+    chunks, size = [], 0
+    try:
+        with opener.open(request, timeout=HTTP_TIMEOUT) as response:
+            while True:
+                if time.monotonic() > deadline:
+                    raise RefreshError(
+                        f"refresh.source {shown(source)}: not downloaded within {HTTP_DEADLINE} s; refused"
+                    )
+                chunk = response.read1(1 << 20)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_BYTES:
+                    raise RefreshError(
+                        f"refresh.source {shown(source)}: larger than 2 GB; track data this large with DVC"
+                    )
+                chunks.append(chunk)
+    except RefreshError:
+        raise
+    except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:  # urllib refuses a redirect to file:, ftp: and the like itself
+            raise RefreshError(
+                f"refresh.source {shown(source)}: redirected to {shown(str(error.filename or ''))}; only a "
+                "redirect to http(s) is followed, and from https only to https"
+            ) from None
+        raise RefreshError(f"refresh.source {shown(source)}: cannot be fetched: HTTP {error.code}") from None
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as error:
+        reason = getattr(error, "reason", None) or error
+        text = str(reason)
+        for secret in filter(None, (parts.username, parts.password, parts.query, parts.netloc)):
+            text = text.replace(secret, "***")  # a library's message may quote the URL
+        raise RefreshError(
+            f"refresh.source {shown(source)}: cannot be fetched: {type(error).__name__}: {text}"
+        ) from None
+    return b"".join(chunks)
 
 
 def fetch(source: str, raw: pd.DataFrame, settings: dict[str, Any], params: dict[str, Any]) -> pd.DataFrame:
@@ -82,15 +180,7 @@ def fetch(source: str, raw: pd.DataFrame, settings: dict[str, Any], params: dict
     if source == "dvc":
         return fetch_dvc(settings)
     if scheme in {"http", "https"}:
-        try:
-            with urllib.request.urlopen(source, timeout=HTTP_TIMEOUT) as response:
-                data = response.read(MAX_BYTES + 1)
-        except (urllib.error.URLError, OSError, ValueError) as error:
-            reason = getattr(error, "reason", None) or error
-            raise RefreshError(f"refresh.source {shown(source)}: cannot be fetched: {reason}") from None
-        if len(data) > MAX_BYTES:
-            raise RefreshError(f"refresh.source {shown(source)}: larger than 2 GB; track data this large with DVC")
-        return parse(data, source)
+        return parse(download(source), source)
     if scheme in OBJECT_STORES:
         return fetch_object(source, scheme)
     if scheme and len(scheme) > 1:
@@ -101,7 +191,13 @@ def fetch(source: str, raw: pd.DataFrame, settings: dict[str, Any], params: dict
     paths = sorted(glob.glob(source)) if glob.has_magic(source) else [source]
     if not paths or not all(Path(path).is_file() for path in paths):
         raise RefreshError(f"refresh.source {source}: no such file{' matches' if glob.has_magic(source) else ''}")
-    return pd.concat([read_table(path) for path in paths], ignore_index=True)
+    frames = []
+    for path in paths:  # a local file gets the limits a download gets
+        if Path(path).stat().st_size > MAX_BYTES:
+            raise RefreshError(f"refresh.source {path}: larger than 2 GB; track data this large with DVC")
+        parquet = Path(path).suffix.lower() in {".parquet", ".pq"}
+        frames.append(read_parquet(path, path) if parquet else read_table(path))
+    return pd.concat(frames, ignore_index=True)
 
 
 def fetch_object(source: str, scheme: str) -> pd.DataFrame:
@@ -238,16 +334,43 @@ def combine(raw: pd.DataFrame, new: pd.DataFrame, settings: dict[str, Any], key:
     if time_column:
         if time_column not in raw.columns:
             raise ParamsError(f"params.yaml: refresh.time_column = {time_column!r}: not a column of {RAW}")
-        try:
-            both = both.sort_values(time_column, kind="stable")
-        except TypeError:  # numbers and text mixed in one column cannot be ordered
-            raise RefreshError(
-                f"refresh.time_column = {time_column!r}: its values cannot be ordered (numbers and text mixed in "
-                "the data and the source); give every row a value of one kind, e.g. an ISO date"
-            ) from None
+        both = both.iloc[time_order(both[time_column], time_column)]
     if settings["max_rows"]:
         both = both.tail(settings["max_rows"])
     return both.reset_index(drop=True)
+
+
+def time_order(values: pd.Series, name: str) -> Any:
+    """Row positions in time order: numbers as numbers, anything else as ISO-8601 times (kinds.py).
+
+    A cell that is neither stops the refresh with one line: ordered as text, `03/04/2019` would sort
+    before `12/31/2018` and a rolling window would drop the newest rows as if they were the oldest.
+    """
+    import numpy as np
+
+    from .kinds import parse_times
+
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
+        return np.argsort(values.to_numpy(dtype=float, na_value=np.nan), kind="stable")
+    times = parse_times(values)
+    bad = values.notna().to_numpy() & times.isna().to_numpy()
+    if bad.any():
+        example = str(values[bad].iloc[0])[:60]
+        raise RefreshError(
+            f"refresh.time_column = {name!r}: {int(bad.sum())} value(s) are not ISO-8601 times or numbers, "
+            f"e.g. {example!r}; allowed: 2019-03-23, 2019-03-23 20:21:09, with T, a zone or an offset"
+        )
+    return np.argsort(times.to_numpy(dtype="datetime64[ns]"), kind="stable")
+
+
+def class_counts(raw: pd.DataFrame, new: pd.DataFrame, target: str) -> dict[str, Any]:
+    """The batch's classes against the data's: a batch missing a class, or bringing a new one, is said."""
+    held, brought = raw[target].dropna().astype(str), new[target].dropna().astype(str)
+    return {
+        "batch": {str(name): int(count) for name, count in brought.value_counts().sort_index().items()},
+        "missing_from_batch": sorted(set(held) - set(brought)),
+        "new_in_batch": sorted(set(brought) - set(held)),
+    }
 
 
 def removed_rows(raw: pd.DataFrame, snapshot: pd.DataFrame) -> pd.DataFrame:
@@ -280,7 +403,12 @@ def validate_snapshot(frame: pd.DataFrame) -> None:
 
 
 def summarise(
-    raw: pd.DataFrame, snapshot: pd.DataFrame, source: str, settings: dict[str, Any], commit: str | None = None
+    raw: pd.DataFrame,
+    snapshot: pd.DataFrame,
+    source: str,
+    settings: dict[str, Any],
+    commit: str | None = None,
+    classes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     summary = {
         "source": dvc_label(settings) if source == "dvc" else shown(source),
@@ -296,8 +424,25 @@ def summarise(
         summary["commit"] = commit
     time_column = settings["time_column"]
     if time_column and len(snapshot):
-        summary["time_range"] = [str(snapshot[time_column].min()), str(snapshot[time_column].max())]
+        ordered = snapshot[time_column].iloc[time_order(snapshot[time_column], time_column)].dropna()
+        summary["time_range"] = [str(ordered.iloc[0]), str(ordered.iloc[-1])] if len(ordered) else []
+    if classes:
+        summary["classes"] = classes
     return summary
+
+
+def class_warnings(classes: dict[str, Any] | None) -> list[str]:
+    """What a reviewer must know about the batch's classes, in words (empty when nothing is odd)."""
+    if not classes:
+        return []
+    lines = []
+    if classes["missing_from_batch"]:
+        held = ", ".join(f"{name}: {count}" for name, count in classes["batch"].items()) or "no labelled row"
+        missing = ", ".join(classes["missing_from_batch"])
+        lines.append(f"the new batch has no row of class(es) {missing} (it holds {held})")
+    if classes["new_in_batch"]:
+        lines.append(f"the new batch brings class(es) the data never had: {', '.join(classes['new_in_batch'])}")
+    return lines
 
 
 def markdown(summary: dict[str, Any]) -> str:
@@ -312,9 +457,10 @@ def markdown(summary: dict[str, Any]) -> str:
     ]
     if "commit" in summary:
         lines.append(f"- source repository commit {code_span(summary['commit'])}")
-    if "time_range" in summary:
+    if summary.get("time_range"):
         low, high = summary["time_range"]
         lines.append(f"- time range: {escape_text(low)} to {escape_text(high)}")
+    lines += [f"- **{escape_text(line)}**" for line in class_warnings(summary.get("classes"))]
     lines += ["", "Validated against `expectations/suite.json` before it was written; the pipeline, the gate "
               "against the champion and the report run on this pull request as on any other."]  # fmt: skip
     return "\n".join(lines) + "\n"
@@ -340,7 +486,9 @@ def main(argv: list[str] | None = None) -> int:
             output("changed", "false")
             return 0
         validate_snapshot(snapshot)
-        summary = summarise(raw, snapshot, source, section(params, "refresh"), new.attrs.get("commit"))
+        data = section(params, "data")
+        classes = class_counts(raw, new, data["target"]) if data["task"] == "classification" else None
+        summary = summarise(raw, snapshot, source, section(params, "refresh"), new.attrs.get("commit"), classes)
     except (DataError, ParamsError) as error:
         output("error", " ".join(str(error).split()))  # refresh.yml tells the drift issue why
         return fail(error, 2)
@@ -351,5 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / "refresh.md").write_text(markdown(summary), encoding="utf-8")
     print(f"refresh: {RAW}: {summary['rows_before']} -> {summary['rows_after']} rows "
           f"({summary['rows_added']} added, {summary['rows_removed']} removed) from {summary['source']}")  # fmt: skip
+    for line in class_warnings(summary.get("classes")):
+        print(f"refresh: warning: {printable(line)}")
     output("changed", "true")
     return 0

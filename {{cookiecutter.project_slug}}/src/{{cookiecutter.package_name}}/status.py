@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from .aliases import describe_moves, last_moves, pending
-from .errors import fail
+from .errors import fail, printable
 from .params import ParamsError, load_params, section
 from .registry import RegistryError, connect, redact
 
@@ -74,11 +74,6 @@ def settings_behind(decision: dict) -> list[str]:
         if is_worse(metric, mine, champion["value"], tolerance):
             settings.append(f"gate.tolerance = {tolerance} (how much worse than the champion still passes)")
     return settings
-
-
-def printable(text: str) -> str:
-    """One terminal line: control characters from the data (a column name, say) shown escaped, never run."""
-    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in " ".join(text.split()))
 
 
 def describe_last_gate(path: str | Path) -> list[str]:

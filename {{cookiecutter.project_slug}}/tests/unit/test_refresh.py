@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -370,5 +371,95 @@ def test_counts_hold_when_a_column_changes_type() -> None:
 
 def test_a_time_column_that_cannot_be_ordered_is_one_line() -> None:
     raw, new = pd.DataFrame({"t": [1, 2], "y": [0, 1]}), pd.DataFrame({"t": ["2024-01-03"], "y": [1]})
-    with pytest.raises(refresh.RefreshError, match=r"refresh\.time_column = 't': its values cannot be ordered"):
+    with pytest.raises(refresh.RefreshError, match=r"refresh\.time_column = 't': 2 value\(s\) are not ISO-8601"):
         refresh.combine(raw, new, {"policy": "append", "key": [], "time_column": "t", "max_rows": 0}, [])
+
+
+def test_a_rolling_window_orders_times_as_times_and_refuses_guessing_dates() -> None:
+    settings = {"policy": "append", "key": [], "time_column": "t", "max_rows": 2}
+    raw = pd.DataFrame({"t": ["2024-01-09T23:00:00Z", "2024-01-10 08:00"], "y": [0, 1]})
+    new = pd.DataFrame({"t": ["2024-01-10T09:30:00+01:00"], "y": [1]})  # 08:30 UTC: the newest, not the oldest
+    kept = refresh.combine(raw, new, settings, [])
+    assert kept["t"].tolist() == ["2024-01-10 08:00", "2024-01-10T09:30:00+01:00"]
+    us_dates = pd.DataFrame({"t": ["12/31/2023", "01/02/2024"], "y": [0, 1]})  # as text, 01/.. sorts first
+    with pytest.raises(refresh.RefreshError, match=r"e\.g\. '12/31/2023'; allowed: 2019-03-23"):
+        refresh.combine(us_dates, us_dates.tail(1).assign(y=0), settings, [])
+
+
+def test_a_batch_of_one_class_is_said_in_the_summary_and_the_terminal(refreshing, run) -> None:
+    target = refreshing.params["data"]["target"]
+    if refreshing.params["data"]["task"] != "classification":
+        pytest.skip("classes belong to classification")
+    batch = refreshing.unseen[refreshing.unseen[target] == refreshing.unseen[target].iloc[0]].head(5)
+    refreshing.write_csv(batch, "incoming/batch.csv")
+    refreshing.params["refresh"].update(source="incoming/batch.csv")
+    refreshing.save_params()
+    code, out, err = run()
+    assert code == 0, err
+    summary = json.loads((refreshing.root / "reports/refresh/summary.json").read_text(encoding="utf-8"))
+    only = str(batch[target].iloc[0])
+    assert summary["classes"]["batch"] == {only: 5} and summary["classes"]["missing_from_batch"]
+    assert any(line.startswith("refresh: warning: the new batch has no row of class(es)") for line in out)
+    assert "the new batch has no row of class(es)" in (refreshing.root / "reports/refresh/refresh.md").read_text()
+
+
+class Server(http.server.BaseHTTPRequestHandler):
+    """Answers by path: a redirect elsewhere, or a body sent a byte at a time."""
+
+    def do_GET(self) -> None:
+        if self.path.startswith("/redirect"):
+            self.send_response(302)
+            self.send_header("Location", "file:///etc/passwd?token=s3cr3t-token")
+            self.end_headers()
+        elif self.path.startswith("/slow"):
+            self.send_response(200)
+            self.end_headers()
+            for _ in range(20):
+                self.wfile.write(b"a")
+                self.wfile.flush()
+                time.sleep(0.2)
+        else:
+            self.send_response(401)
+            self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def hostile_server() -> Any:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Server)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_hostile_http_sources_are_one_line_without_secrets(
+    refreshing, run, hostile_server: str, monkeypatch, tmp_path: Path
+) -> None:
+    outputs = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
+    monkeypatch.setattr(refresh, "HTTP_DEADLINE", 1)
+    cases = {
+        f"http://user:pa55word@{hostile_server}/denied.csv": "HTTP 401",
+        "http://user:pa55word@localhost/no-port.csv": "cannot be fetched",
+        f"http://{hostile_server}/redirect.csv": "redirected to file:///etc/passwd; only a redirect to http(s)",
+        f"http://{hostile_server}/slow.csv?key=s3cr3t-token": "not downloaded within 1 s",
+    }
+    for source, expected in cases.items():
+        code, _, err = run("--source", source)
+        assert code == 2 and len(err) == 1 and expected in err[0], err
+        assert "pa55word" not in err[0] and "s3cr3t" not in err[0]
+    written = outputs.read_text(encoding="utf-8")
+    assert "pa55word" not in written and "s3cr3t" not in written
+
+
+def test_a_parquet_file_that_expands_past_the_limit_is_refused_before_it_is_read(refreshing, run, monkeypatch) -> None:
+    path = refreshing.root / "incoming" / "batch.parquet"
+    path.parent.mkdir()
+    pd.DataFrame({"x": ["same text"] * 50_000}).to_parquet(path)  # compresses to a few kB
+    monkeypatch.setattr(refresh, "MAX_BYTES", 100_000)
+    code, _, err = run("--source", str(path))
+    assert code == 2 and len(err) == 1 and "decompresses to" in err[0], err
