@@ -20,6 +20,8 @@ Without a tracking server, the registry is the sqlite file `mlflow.db` with the 
   written in, and a pull points every path at this checkout, so models load from any clone.
 - A pull never overwrites local registrations: a `mlflow.db` that differs from the one last
   pulled is kept unless `--force` is given.
+- A pull or push killed at any point (a cancelled CI job) is finished by the next command: each
+  announces what it is about to do in the state file before doing it (`settle`).
 
 With a tracking server (MLFLOW_TRACKING_URI, or params.yaml register.tracking_uri), the server
 is the registry and both commands refuse to run. Exit codes: 0 done, 2 a bad setting or a
@@ -35,6 +37,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import tempfile
@@ -54,6 +57,11 @@ DATABASE, ARTIFACTS = "mlflow.db", "mlruns"
 MANIFEST, LOG = "registry.json", "moves.jsonl"
 FORMAT = 1
 DEFAULT_KEEP = 3
+KILL_SWITCH = "REGISTRY_BRANCH_TEST_KILL_AT"  # see kill_point
+KILL_POINTS = (
+    *("push: announced", "push: pushed", "pull: announced", "pull: mlflow.db set aside", "pull: mlruns set aside"),
+    *("pull: mlflow.db in place", "pull: mlruns in place", "pull: replaced"),
+)
 MAX_FILE_BYTES = MAX_MODEL_BYTES  # no file of a registry is larger than a model file may be
 # Where MLflow's sqlite store records absolute artifact paths (MLflow 3 schema).
 PATH_COLUMNS = (
@@ -180,7 +188,8 @@ def state_file() -> Path:
     return Path(git("rev-parse", "--git-path", "mlflow-registry.json", what="finding the git folder")).resolve()
 
 
-def read_state() -> dict[str, str]:
+def read_state(head: str | None = None) -> dict[str, str]:
+    """The state the last pull or push left, settled if that command was killed (see `settle`)."""
     path = state_file()
     if not path.is_file():
         return {}
@@ -190,13 +199,46 @@ def read_state() -> dict[str, str]:
         state = None
     if not isinstance(state, dict) or not all(isinstance(state.get(key), str) for key in ("commit", "database")):
         raise LocalChange(f"{path} is not readable (an interrupted command?): delete it, then run `make registry-pull`")
-    return state
+    return settle(state, head)
 
 
-def write_state(commit: str, database_digest: str) -> None:
+def settle(state: dict[str, Any], head: str | None) -> dict[str, str]:
+    """Finish the record of a pull or push that was killed after it announced itself (`pending`).
+
+    A push announces the commit it is about to push: if the branch is at that commit now, the
+    push landed and this store is what the branch holds; if not, nothing changed. A pull
+    announces the store it is about to put in place: if that store is here, the pull finished;
+    if not, the kill came while the stores were being swapped, and what is here is a remnant of
+    a store the branch still holds (a pull only replaces one that has nothing unpublished), so
+    the next pull may replace it.
+    """
+    pending = state.get("pending")
+    settled = {"commit": state["commit"], "database": state["database"]} if state["commit"] else {}
+    if not isinstance(pending, dict):
+        return settled
+    if pending.get("action") == "push" and head is not None and head == pending.get("commit"):
+        return {"commit": str(pending["commit"]), "database": str(pending.get("database"))}
+    if pending.get("action") == "pull":
+        database = Path(DATABASE)
+        if database.is_file() and Path(ARTIFACTS).is_dir() and digest(database) == pending.get("database"):
+            return {"commit": str(pending["commit"]), "database": str(pending["database"])}
+        return {"commit": state["commit"], "database": digest(database) if database.is_file() else ""}
+    return settled
+
+
+def kill_point(name: str) -> None:
+    """Read only by the project's tests: KILL_SWITCH=<name> kills this process here, as a runner's kill would."""
+    if os.environ.get(KILL_SWITCH) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def write_state(commit: str, database_digest: str, pending: dict[str, str] | None = None) -> None:
     path = state_file()
     scratch = path.with_name(path.name + ".new")
-    scratch.write_text(json.dumps({"commit": commit, "database": database_digest}, indent=2) + "\n", encoding="utf-8")
+    state: dict[str, Any] = {"commit": commit, "database": database_digest}
+    if pending:
+        state["pending"] = pending
+    scratch.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
     os.replace(scratch, path)  # a kill leaves the old state or the new one, never half of one
 
 
@@ -361,9 +403,11 @@ def replace_store(source: Path) -> None:
     for name in (DATABASE, ARTIFACTS):
         if (root / name).exists():
             os.replace(root / name, backup / name)
+            kill_point(f"pull: {name} set aside")
     for name in (DATABASE, ARTIFACTS):
         if (source / name).exists():
             os.replace(source / name, root / name)
+            kill_point(f"pull: {name} in place")
     shutil.rmtree(backup, ignore_errors=True)
 
 
@@ -434,7 +478,7 @@ def embedded_only(settings: dict[str, Any]) -> None:
 
 def pull(remote: Remote, force: bool) -> str:
     head = remote.head()
-    state = read_state()
+    state = read_state(head)
     if head is None:
         return f"branch {BRANCH} does not exist on {remote} yet: the embedded registry starts empty"
     whole = Path(DATABASE).is_file() and Path(ARTIFACTS).is_dir()
@@ -459,10 +503,15 @@ def pull(remote: Remote, force: bool) -> str:
             raise LocalChange(
                 f"{DATABASE} changed while the branch was fetched (another command is writing it); run again"
             )
+        fetched = digest(tree / DATABASE)
+        write_state(state.get("commit", ""), state.get("database", ""), {"action": "pull", "commit": head,
+                                                                          "database": fetched})  # fmt: skip
+        kill_point("pull: announced")
         replace_store(tree)
+        kill_point("pull: replaced")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-    write_state(head, digest(Path(DATABASE)))
+    write_state(head, fetched)
     aliases = ", ".join(f"{alias} v{version}" for alias, version in sorted(manifest["aliases"].items()))
     return f"registry: fetched {BRANCH} ({head[:12]}) from {remote}: {aliases or 'no aliases yet'}"
 
@@ -528,7 +577,8 @@ def identity_env() -> dict[str, str]:
 def push(remote: Remote, settings: dict[str, Any], keep: int) -> str:
     if not Path(DATABASE).exists():
         raise LocalChange(f"no embedded registry here ({DATABASE}): run `make registry-pull`, then register")
-    head, state = remote.head(), read_state()
+    head = remote.head()
+    state = read_state(head)
     if head is not None and state.get("commit") != head:
         raise LocalChange(
             f"branch {BRANCH} on {remote} is at {head[:12]}, not at the commit this store was fetched from "
@@ -580,7 +630,11 @@ def push(remote: Remote, settings: dict[str, Any], keep: int) -> str:
         message = f"Registry of {name}: {summary}"
         commit = git("commit-tree", tree_id, "-m", message, env=identity_env(), what="committing the registry")
         size = sum(f.stat().st_size for f in tree.rglob("*") if f.is_file())
+        write_state(state.get("commit", ""), state.get("database", ""), {"action": "push", "commit": commit,
+                                                                          "database": published})  # fmt: skip
+        kill_point("push: announced")
         remote.push(commit, head)
+        kill_point("push: pushed")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     write_state(commit, published)

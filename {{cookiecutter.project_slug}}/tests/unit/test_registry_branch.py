@@ -292,6 +292,56 @@ def test_a_pull_refuses_a_file_over_the_size_limit(
     assert not Path("mlflow.db").exists()
 
 
+def killed_at(point: str, action: str) -> None:
+    """Run `registry <action>` in its own process and SIGKILL it at `point`, as a cancelled runner would."""
+    import os
+    import sys
+
+    package = registry_branch.__name__.rsplit(".", 1)[0]
+    environment = {**os.environ, registry_branch.KILL_SWITCH: point}
+    done = subprocess.run([sys.executable, "-m", package, "registry", action], env=environment, capture_output=True)
+    assert done.returncode == -9, done.stderr  # killed there, not finished
+
+
+@pytest.mark.parametrize("point", [point for point in registry_branch.KILL_POINTS if point.startswith("push")])
+def test_a_push_killed_anywhere_is_finished_by_the_next_command(
+    point: str, registered: Any, repository: Path, capsys, register_model: Callable, tiny_model: Callable
+) -> None:
+    assert run(capsys, "push")[0] == 0
+    register_model(tiny_model())  # v3: something to publish
+    killed_at(point, "push")
+    code, _, err = run(capsys, "push")
+    assert code == 0, err
+    assert "3" in json.loads(branch_file(repository, "registry.json"))["versions"]
+    code, out, err = run(capsys, "pull")
+    assert code == 0 and "up to date" in out, err
+
+
+@pytest.mark.parametrize("point", [point for point in registry_branch.KILL_POINTS if point.startswith("pull")])
+def test_a_pull_killed_anywhere_is_finished_by_the_next_command(
+    point: str, registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    assert run(capsys, "push")[0] == 0
+    clone(repository, tmp_path / "clone", monkeypatch)
+    assert run(capsys, "pull")[0] == 0  # a store to be replaced
+
+    def newer(checkout: Path) -> None:  # another runner's push: the same versions, one described
+        with sqlite3.connect(checkout / "mlflow.db") as connection:
+            connection.execute("UPDATE model_versions SET description = 'newer' WHERE version = 2")
+        connection.close()
+
+    hostile_branch(repository, tmp_path, newer)
+    killed_at(point, "pull")
+    code, out, err = run(capsys, "pull")  # fetches again, or finds the new store already whole
+    assert code == 0 and ("fetched" in out or "up to date" in out), err
+    assert stored_versions() == ["1", "2"] and Path("mlruns").is_dir()
+    with sqlite3.connect("mlflow.db") as connection:
+        assert connection.execute("SELECT description FROM model_versions WHERE version = 2").fetchone() == ("newer",)
+    connection.close()
+    code, _, err = run(capsys, "push")
+    assert code == 0, err
+
+
 def test_a_moved_project_is_relocated_and_pushes_again(registered: Any, repository: Path, project: Any, capsys) -> None:
     """MLflow records absolute paths: a store written in another folder is pointed at this one."""
     assert run(capsys, "push")[0] == 0
