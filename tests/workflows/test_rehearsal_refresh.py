@@ -171,7 +171,14 @@ def test_auto_merge_merges_a_refresh_whose_gates_passed_with_the_refresh_token(r
 
     rehearsal.state.grant("refresh-app-token", {"contents": "write", "pull-requests": "write"}, "refresh app",
                           login="refresh-bot[bot]")  # fmt: skip
+    # An environment every branch may use: a pull request of any branch could read the token.
     rehearsal.repo.environments["data-refresh"] = Environment(secrets={"REFRESH_TOKEN": "refresh-app-token"})
+    run = rehearsal.run("train.yml", pull_request(rehearsal.repo, rehearsal.state, BRANCH, pull["number"]))
+    assert run.jobs["auto-merge"].result == "failure"
+    assert "lets other branches than main and data-refresh use REFRESH_TOKEN" in run.jobs["auto-merge"].log
+    assert rehearsal.repo.sha("main") == before
+
+    rehearsal.repo.environments["data-refresh"].branches = ["main", BRANCH]
     head = rehearsal.repo.sha(BRANCH)
     run = rehearsal.run("train.yml", pull_request(rehearsal.repo, rehearsal.state, BRANCH, pull["number"]))
     assert run.jobs["auto-merge"].result == "success", log(run)
@@ -181,3 +188,28 @@ def test_auto_merge_merges_a_refresh_whose_gates_passed_with_the_refresh_token(r
     [call] = [call for call in rehearsal.state.calls() if call["method"] == "gh pr merge"]
     assert call["params"] == {"number": pull["number"], "sha": head}
     assert pulls(rehearsal) == []
+
+
+def test_auto_merge_leaves_a_refresh_that_changes_more_than_the_data_to_a_person(rehearsal, first):
+    """Anyone who can push the data-refresh branch could change the gate itself: that is never merged unread."""
+    _, refresh, _ = drift_then_refresh(rehearsal)
+    assert refresh.conclusion == "success", log(refresh)
+    [pull] = pulls(rehearsal)
+    rehearsal.repo.variables["REFRESH_AUTO_MERGE"] = "true"
+    rehearsal.state.grant("refresh-app-token", {"contents": "write", "pull-requests": "write"}, "refresh app",
+                          login="refresh-bot[bot]")  # fmt: skip
+    rehearsal.repo.environments["data-refresh"] = Environment(
+        secrets={"REFRESH_TOKEN": "refresh-app-token"}, branches=["main", BRANCH]
+    )
+    params = git(rehearsal.repo.origin, "show", f"{BRANCH}:params.yaml")
+    rehearsal.repo.commit(
+        BRANCH, "Loosen the gate", {"params.yaml": params.replace("tolerance: 0.01", "tolerance: 0.5")}
+    )
+    before = rehearsal.repo.sha("main")
+    run = rehearsal.run("train.yml", pull_request(rehearsal.repo, rehearsal.state, BRANCH, pull["number"]))
+    assert run.jobs["auto-merge"].result == "failure", log(run)
+    assert "changes 1 file(s) besides data/raw/ and dvc.lock" in run.jobs["auto-merge"].log
+    assert (
+        rehearsal.repo.sha("main") == before
+        and [call for call in rehearsal.state.calls() if call["method"] == "gh pr merge"] == []
+    )

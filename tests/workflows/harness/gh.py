@@ -1,4 +1,4 @@
-"""Fake GitHub CLI for rehearsals: records `gh workflow run|enable` and `gh pr list|create|edit|merge`.
+"""Fake GitHub CLI for rehearsals: `gh workflow run|enable`, `gh pr list|create|edit|merge` and a few `gh api` reads.
 
 The rehearsal puts a `gh` wrapper on every job's PATH (GitHub's runners have gh installed) that
 runs this file with the state file and the bare repository. It checks what gh and the API
@@ -165,6 +165,57 @@ def merge(state: dict, origin: str, number: int, head_sha: str, grant: dict) -> 
     return f"✓ Merged pull request #{number} ({pull['title']})\n"
 
 
+# The `gh api` calls the project's workflows make, each with the one --jq filter they use.
+API_JQ = {
+    "environment": ".deployment_branch_policy.custom_branch_policies // false",
+    "branch_policies": '[.branch_policies[].name] | sort | join(",")',
+    "files": ".[].filename",
+}
+
+
+def api(state: dict, origin: str, args: list[str]) -> str:
+    """`gh api <path> [--paginate] --jq <filter>` for an environment, its branch policies and a pull's files."""
+    import re
+
+    command = argparse.ArgumentParser(prog="gh api", exit_on_error=False)
+    command.add_argument("path")
+    command.add_argument("--paginate", action="store_true")
+    command.add_argument("--jq", required=True)
+    try:
+        options = command.parse_args(args)
+    except (argparse.ArgumentError, SystemExit) as error:
+        raise Refused(f"gh api {' '.join(args)}: not modelled by the rehearsal ({error})") from None
+    repository = re.escape(state["repository"])
+    environment = re.fullmatch(rf"repos/{repository}/environments/([^/]+)(/deployment-branch-policies)?", options.path)
+    files = re.fullmatch(rf"repos/{repository}/pulls/([0-9]+)/files", options.path)
+    if environment:
+        authorised(state, "contents", "read")  # anyone who can read the repository
+        kind = "branch_policies" if environment.group(2) else "environment"
+        found = state.get("environments", {}).get(environment.group(1))
+        if found is None:
+            raise Refused("gh: Not Found (HTTP 404)")
+        branches = found["branches"]
+        if options.jq != API_JQ[kind]:
+            raise Refused(f"gh api --jq {options.jq!r}: not modelled by the rehearsal")
+        if kind == "environment":
+            return ("true" if branches is not None else "false") + "\n"
+        return ",".join(sorted(branches or [])) + "\n"
+    if files:
+        authorised(state, "pull-requests", "read")
+        [pull] = [pr for pr in state["issues"] if "pull_request" in pr and pr["number"] == int(files.group(1))] or [
+            None
+        ]
+        if pull is None:
+            raise Refused("gh: Not Found (HTTP 404)")
+        if options.jq != API_JQ["files"]:
+            raise Refused(f"gh api --jq {options.jq!r}: not modelled by the rehearsal")
+        head = f"refs/heads/{pull['pull_request']['head']}"
+        changed = subprocess.run(["git", "-C", origin, "diff", "--name-only", f"refs/heads/main...{head}"],
+                                 capture_output=True, text=True, check=True).stdout  # fmt: skip
+        return changed
+    raise Refused(f"gh api {options.path}: not modelled by the rehearsal")
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="gh")
     parser.add_argument("--state", required=True)
@@ -173,11 +224,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("args", nargs=argparse.REMAINDER)
     ours = parser.parse_args(argv)
     args = ours.args[1:] if ours.args[:1] == ["--"] else ours.args
-    if args[:1] == ["pr"] and len(args) >= 2 and args[1] in {"list", "create", "edit", "merge"}:
+    if args[:1] == ["api"] or (
+        args[:1] == ["pr"] and len(args) >= 2 and args[1] in {"list", "create", "edit", "merge"}
+    ):
         state_path = Path(ours.state)
         state = json.loads(state_path.read_text(encoding="utf-8"))
         try:
-            printed = pull_requests(state, ours.origin, args[1:])
+            printed = (
+                api(state, ours.origin, args[1:]) if args[0] == "api" else pull_requests(state, ours.origin, args[1:])
+            )
         except Refused as refused:
             return fail(str(refused), refused.code)
         state_path.write_text(json.dumps(state, indent=2), encoding="utf-8")
@@ -186,7 +241,7 @@ def main(argv: list[str]) -> int:
     if args[:1] != ["workflow"] or len(args) < 3 or args[1] not in {"run", "enable"}:
         return fail(
             f"gh {' '.join(args)}: not modelled by the rehearsal "
-            "(only `workflow run`, `workflow enable` and `pr list|create|edit|merge`)"
+            "(only `workflow run`, `workflow enable`, `pr list|create|edit|merge` and `api` as API_JQ lists)"
         )
 
     command = argparse.ArgumentParser(prog=f"gh workflow {args[1]}")

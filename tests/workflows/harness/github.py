@@ -103,6 +103,9 @@ class Environment:
     variables: dict[str, str] = field(default_factory=dict)
     secrets: dict[str, str] = field(default_factory=dict)
     reviewers: list[str] = field(default_factory=list)
+    # Deployment branches: None lets every branch use it; else only these (a pull request's run
+    # is checked by its head branch, as GitHub checks it).
+    branches: list[str] | None = None
 
 
 @dataclass

@@ -846,9 +846,19 @@ class Rehearsal:
         if environment:
             job.environment = environment
             configured = self.repo.environments.get(environment)
+            branch = run.event.head_ref or run.github["ref_name"]
+            if configured is not None and configured.branches is not None and branch not in configured.branches:
+                job.results.append(StepResult("__setup", "Set up job", "failure", "failure", log=(
+                    f'Branch "{branch}" is not allowed to deploy to {environment} due to environment protection rules.'
+                )))  # fmt: skip
+                job.failed = True
+                configured = None
             if configured is not None and not run.event.fork:
                 job.vars.update(configured.variables)
                 job.secrets.update(configured.secrets)
+            data = self.state.load()  # what `gh api .../environments` answers
+            data["environments"] = {name: {"branches": env.branches} for name, env in self.repo.environments.items()}
+            self.state.save(data)
         concurrency = spec.get("concurrency")
         if concurrency is not None:
             concurrency = {
