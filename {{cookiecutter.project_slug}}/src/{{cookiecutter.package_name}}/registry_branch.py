@@ -20,6 +20,7 @@ Without a tracking server, the registry is the sqlite file `mlflow.db` with the 
   written in, and a pull points every path at this checkout, so models load from any clone.
 - A pull never overwrites local registrations: a `mlflow.db` that differs from the one last
   pulled is kept unless `--force` is given.
+- A pull upgrades a store of an older MLflow schema and refuses one of a newer MLflow.
 - A pull or push killed at any point (a cancelled CI job) is finished by the next command: each
   announces what it is about to do in the state file before doing it (`settle`).
 
@@ -40,6 +41,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -383,6 +385,45 @@ def check_models(database: Path, root: str, files_at: Path | None = None) -> Non
                 )
 
 
+def upgrade_schema(database: Path) -> str | None:
+    """Bring a fetched store to this project's MLflow schema; refuse one this MLflow does not know.
+
+    MLflow refuses a store of another schema only when a command opens it, and then each retry
+    looks like an unreachable registry. An older schema is upgraded here (`mlflow db upgrade`, on
+    the fetched copy); a newer one (a newer MLflow pushed the branch) stops the pull with one line.
+    """
+    import mlflow
+    from alembic.script import ScriptDirectory
+
+    scripts = ScriptDirectory(str(Path(mlflow.__file__).parent / "store" / "db_migrations"))
+    head = scripts.get_current_head()
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as connection:
+            row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+        connection.close()
+    except sqlite3.Error as error:
+        raise BranchError(f"branch {BRANCH}: {DATABASE} is not a readable MLflow registry: {error}") from None
+    found = str(row[0]) if row else ""
+    if found == head:
+        return None
+    try:
+        known = bool(found) and scripts.get_revision(found) is not None
+    except Exception:  # alembic's own error for a revision it has never seen
+        known = False
+    if not known:
+        raise BranchError(
+            f"branch {BRANCH}: {DATABASE} has MLflow schema {found[:40]!r}, unknown to this project's MLflow "
+            f"{mlflow.__version__} (a newer MLflow pushed it): install the MLflow version of the project that "
+            "pushes the branch (its requirements.lock), then pull again"
+        )
+    upgrade = [sys.executable, "-m", "mlflow", "db", "upgrade", f"sqlite:///{database}"]
+    done = subprocess.run(upgrade, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise BranchError(f"branch {BRANCH}: upgrading {DATABASE} from MLflow schema {found} failed: {last}")
+    return f"registry: {DATABASE} of {BRANCH} upgraded from MLflow schema {found} to {head}"
+
+
 def check_model_file(folder: Path, version: str, expected: str | None) -> None:
     """Refuse a version whose model file is missing, not skops, too large, or not the one registered."""
     try:
@@ -494,6 +535,7 @@ def pull(remote: Remote, force: bool) -> str:
     try:
         manifest = extract(head, scratch)
         tree = scratch / "tree"
+        upgraded = upgrade_schema(tree / DATABASE)
         try:
             rewrite_paths(tree / DATABASE, manifest["root"], str(Path.cwd()))
         except sqlite3.Error as error:
@@ -513,7 +555,8 @@ def pull(remote: Remote, force: bool) -> str:
         shutil.rmtree(scratch, ignore_errors=True)
     write_state(head, fetched)
     aliases = ", ".join(f"{alias} v{version}" for alias, version in sorted(manifest["aliases"].items()))
-    return f"registry: fetched {BRANCH} ({head[:12]}) from {remote}: {aliases or 'no aliases yet'}"
+    fetched_line = f"registry: fetched {BRANCH} ({head[:12]}) from {remote}: {aliases or 'no aliases yet'}"
+    return f"{upgraded}\n{fetched_line}" if upgraded else fetched_line
 
 
 def prune(database: Path, name: str, keep: int) -> tuple[dict[str, str], list[str], list[str], set[Path]]:

@@ -280,6 +280,23 @@ def test_a_pull_refuses_a_store_that_would_write_outside_the_project(
     assert err.count("\n") == 1 and not Path("mlflow.db").exists()
 
 
+def test_a_pull_refuses_a_store_of_a_newer_mlflow_in_one_line(
+    registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    assert run(capsys, "push")[0] == 0
+
+    def newer(checkout: Path) -> None:
+        with sqlite3.connect(checkout / "mlflow.db") as connection:
+            connection.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
+        connection.close()
+
+    hostile_branch(repository, tmp_path, newer)
+    clone(repository, tmp_path / "clone", monkeypatch)
+    code, _, err = run(capsys, "pull")
+    assert code == 4 and "MLflow schema 'f00dfeedbeef', unknown to this project's MLflow" in err
+    assert err.count("\n") == 1 and not Path("mlflow.db").exists()
+
+
 def test_a_pull_refuses_a_file_over_the_size_limit(
     registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
