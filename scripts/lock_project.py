@@ -29,7 +29,8 @@ def main() -> None:
         project = Path(cookiecutter(str(template), no_input=True, output_dir=scratch))
         for name, extras in LOCKS.items():
             command = [uv, "pip", "compile", "--quiet", "--universal", "--python-version", "3.11", "--no-annotate",
-                       "--no-header", "--generate-hashes", "--extra", "dev", str(project / "pyproject.toml")]  # fmt: skip
+                       "--no-header", "--generate-hashes", "--extra", "dev",
+                       str(project / "pyproject.toml")]  # fmt: skip
             command += ["-o", str(template / SLUG_DIR / name)]
             for extra in extras:
                 command += ["--extra", extra]
