@@ -297,6 +297,25 @@ def test_a_pull_refuses_a_store_of_a_newer_mlflow_in_one_line(
     assert err.count("\n") == 1 and not Path("mlflow.db").exists()
 
 
+def test_a_pull_upgrades_a_store_of_an_older_mlflow(
+    registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    assert run(capsys, "push")[0] == 0
+
+    def older(checkout: Path) -> None:  # one migration back, as the MLflow before this one left it
+        from alembic import command
+        from mlflow.store.db.utils import _get_alembic_config
+
+        command.downgrade(_get_alembic_config(f"sqlite:///{(checkout / 'mlflow.db').as_posix()}"), "-1")
+
+    hostile_branch(repository, tmp_path, older)
+    clone(repository, tmp_path / "clone", monkeypatch)
+    code, out, err = run(capsys, "pull")
+    assert code == 0, err
+    assert out.startswith("registry: mlflow.db of mlflow-registry upgraded from MLflow schema ") and "fetched" in out
+    assert stored_versions() == ["1", "2"]
+
+
 def test_a_pull_refuses_a_file_over_the_size_limit(
     registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
