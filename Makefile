@@ -37,9 +37,11 @@ test-fast: env ## Run only the fast tier (no project environments)
 # linted after baking (tests/test_bake.py), everything else here before.
 LINTED := hooks scripts tests benchmarks "$(SLUG)/src"
 
+# --no-cache: ruff would keep its cache beside the nearest pyproject.toml, inside the template's
+# project folder, and cookiecutter would then try to render that binary file in every bake.
 lint: env ## Lint the template's own Python
-	$(VENV)/bin/ruff check $(LINTED)
-	$(VENV)/bin/ruff format --check $(LINTED)
+	$(VENV)/bin/ruff check --no-cache $(LINTED)
+	$(VENV)/bin/ruff format --check --no-cache $(LINTED)
 
 lock: env ## Re-resolve requirements-test.lock and the generated project's lock files
 	$(UV) pip compile --quiet --universal --python-version 3.11 --no-annotate --no-header requirements-test.in -o requirements-test.lock
