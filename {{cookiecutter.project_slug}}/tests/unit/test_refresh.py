@@ -197,16 +197,21 @@ class Files(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def http_server(refreshing):
-    handler = lambda *args: Files(*args, directory=str(refreshing.root / "served"))  # noqa: E731
-    (refreshing.root / "served").mkdir()
+def serving(handler: Any) -> Any:
+    """Serve `handler` on a free port of 127.0.0.1 in a thread; yield host:port, then stop."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
+    yield f"127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def http_server(refreshing):
+    (refreshing.root / "served").mkdir()
+    for address in serving(lambda *args: Files(*args, directory=str(refreshing.root / "served"))):
+        yield f"http://{address}"
 
 
 def test_http_source_on_localhost(refreshing, run, http_server) -> None:
@@ -428,12 +433,7 @@ class Server(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def hostile_server() -> Any:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Server)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
+    yield from serving(Server)
 
 
 def test_hostile_http_sources_are_one_line_without_secrets(
