@@ -263,16 +263,22 @@ def hostile_branch(repository: Path, tmp_path: Path, change: Callable[[Path], No
     git(other, "push", "--quiet", "origin", BRANCH)
 
 
+def in_store(statement: str, *values: str) -> Callable[[Path], None]:
+    """A change for hostile_branch: one SQL statement run on the branch's mlflow.db."""
+
+    def change(checkout: Path) -> None:
+        with sqlite3.connect(checkout / "mlflow.db") as connection:
+            connection.execute(statement, values)
+        connection.close()
+
+    return change
+
+
 def test_a_pull_refuses_a_store_that_would_write_outside_the_project(
     registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     assert run(capsys, "push")[0] == 0
-
-    def elsewhere(checkout: Path) -> None:
-        with sqlite3.connect(checkout / "mlflow.db") as connection:
-            connection.execute("UPDATE experiments SET artifact_location = ?", (str(tmp_path / "outside"),))
-        connection.close()
-
+    elsewhere = in_store("UPDATE experiments SET artifact_location = ?", str(tmp_path / "outside"))
     hostile_branch(repository, tmp_path, elsewhere)
     clone(repository, tmp_path / "clone", monkeypatch)
     code, _, err = run(capsys, "pull")
@@ -284,13 +290,7 @@ def test_a_pull_refuses_a_store_of_a_newer_mlflow_in_one_line(
     registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
     assert run(capsys, "push")[0] == 0
-
-    def newer(checkout: Path) -> None:
-        with sqlite3.connect(checkout / "mlflow.db") as connection:
-            connection.execute("UPDATE alembic_version SET version_num = 'f00dfeedbeef'")
-        connection.close()
-
-    hostile_branch(repository, tmp_path, newer)
+    hostile_branch(repository, tmp_path, in_store("UPDATE alembic_version SET version_num = 'f00dfeedbeef'"))
     clone(repository, tmp_path / "clone", monkeypatch)
     code, _, err = run(capsys, "pull")
     assert code == 4 and "MLflow schema 'f00dfeedbeef', unknown to this project's MLflow" in err
@@ -360,13 +360,8 @@ def test_a_pull_killed_anywhere_is_finished_by_the_next_command(
     assert run(capsys, "push")[0] == 0
     clone(repository, tmp_path / "clone", monkeypatch)
     assert run(capsys, "pull")[0] == 0  # a store to be replaced
-
-    def newer(checkout: Path) -> None:  # another runner's push: the same versions, one described
-        with sqlite3.connect(checkout / "mlflow.db") as connection:
-            connection.execute("UPDATE model_versions SET description = 'newer' WHERE version = 2")
-        connection.close()
-
-    hostile_branch(repository, tmp_path, newer)
+    # Another runner's push: the same versions, one described.
+    hostile_branch(repository, tmp_path, in_store("UPDATE model_versions SET description = 'newer' WHERE version = 2"))
     killed_at(point, "pull")
     code, out, err = run(capsys, "pull")  # fetches again, or finds the new store already whole
     assert code == 0 and ("fetched" in out or "up to date" in out), err
