@@ -30,15 +30,14 @@ demo: env ## Bake the default project into $(DEMO_DIR)/ and run its whole loop
 test: lint ## Lint, then run the whole template test suite (fast and slow tiers)
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-test-fast: env ## Run only the fast tier (no project environments)
+test-fast: lint ## Lint, then run only the fast tier (no project environments)
 	$(VENV)/bin/pytest -m "not slow" -n 2
 
-# The generated project's tests import its package by name, one Jinja line each: they are
-# linted after baking (tests/test_bake.py), everything else here before.
-LINTED := hooks scripts tests benchmarks "$(SLUG)/src"
+# The generated project (its package and its tests, which import the package by a Jinja name) is
+# linted once, after baking, by tests/test_bake.py; the template's own Python here.
+LINTED := hooks scripts tests benchmarks
 
-# --no-cache: ruff would keep its cache beside the nearest pyproject.toml, inside the template's
-# project folder, and cookiecutter would then try to render that binary file in every bake.
+# --no-cache: a cache file inside the template's project folder would be rendered in every bake.
 lint: env ## Lint the template's own Python
 	$(VENV)/bin/ruff check --no-cache $(LINTED)
 	$(VENV)/bin/ruff format --check --no-cache $(LINTED)

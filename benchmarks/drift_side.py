@@ -65,7 +65,7 @@ def load_drift():
     package = importlib.util.module_from_spec(spec)
     sys.modules["template_pkg"] = package
     spec.loader.exec_module(package)
-    return importlib.import_module("template_pkg.drift")
+    return importlib.import_module("template_pkg.loop.drift")
 
 
 # Answers that stand in for the template variables of params.yaml (a regression project).
@@ -119,8 +119,11 @@ def time_statistics(folder: Path, repeats: int) -> dict:
     import pandas as pd
 
     load_drift()
-    command, tables_module = sys.modules["template_pkg.drift.command"], sys.modules["template_pkg.drift.tables"]
-    verdict = sys.modules["template_pkg.drift.verdict"].verdict
+    command, tables_module = (
+        sys.modules["template_pkg.loop.drift.command"],
+        sys.modules["template_pkg.loop.drift.tables"],
+    )
+    verdict = sys.modules["template_pkg.loop.drift.verdict"].verdict
     settings = drift_params()["drift"]
     reference, current = pd.read_parquet(folder / "reference.parquet"), pd.read_parquet(folder / "current.parquet")
     tables = tables_module.FrameTable(Path("reference"), reference), tables_module.FrameTable(Path("current"), current)

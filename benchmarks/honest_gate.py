@@ -47,7 +47,7 @@ def load(name: str):
         package = importlib.util.module_from_spec(spec)
         sys.modules["template_pkg"] = package
         spec.loader.exec_module(package)
-    return importlib.import_module(f"template_pkg.{name}")
+    return importlib.import_module(f"template_pkg.loop.{name}")
 
 
 def shipped_settings() -> tuple[dict, dict]:

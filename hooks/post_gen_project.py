@@ -116,7 +116,7 @@ def write_suite(answers: dict) -> None:
     """Profile the raw data with the project's own profiler (standard library only)."""
     sys.dont_write_bytecode = True  # no __pycache__ in the project, nor in the copies cruft diffs to update it
     sys.path.insert(0, "src")
-    profile = importlib.import_module(f"{answers['package_name']}.profile")
+    profile = importlib.import_module(f"{answers['package_name']}.loop.profile")
     suite = profile.profile_columns(profile.read_columns(RAW_DATA))
     SUITE.parent.mkdir(parents=True, exist_ok=True)
     SUITE.write_text(json.dumps(suite, indent=2) + "\n", encoding="utf-8")

@@ -168,7 +168,7 @@ def test_every_rule_reports_one_line_per_bad_answer():
 
 
 def test_hook_metric_table_matches_the_project():
-    metrics = load_module(SLUG_DIR / "src/{{cookiecutter.package_name}}/metrics.py", "project_metrics")
+    metrics = load_module(SLUG_DIR / "src/{{cookiecutter.package_name}}/loop/metrics.py", "project_metrics")
     from_project = {
         task: {name: (m.low, m.high) for name, m in metrics.METRICS.items() if m.task == task}
         for task in ("classification", "regression")
@@ -335,7 +335,7 @@ def test_answers_cannot_be_checked_without_the_template_defaults(tmp_path):
 
 def test_hook_metric_directions_and_tolerance_match_the_project():
     """The bake's threshold check uses the project's metric directions and params.yaml's tolerance."""
-    metrics = load_module(SLUG_DIR / "src/{{cookiecutter.package_name}}/metrics.py", "project_metrics")
+    metrics = load_module(SLUG_DIR / "src/{{cookiecutter.package_name}}/loop/metrics.py", "project_metrics")
     higher = {name for name, metric in metrics.METRICS.items() if metric.higher_is_better}
     assert higher == pre_gen.HIGHER_IS_BETTER
     params = (SLUG_DIR / "params.yaml").read_text()

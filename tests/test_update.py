@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("template-update")]
 
 CRUFT = [sys.executable, "-m", "cruft"]
 SLUG = "{{cookiecutter.project_slug}}"
-MODULE = f"{SLUG}/src/{{{{cookiecutter.package_name}}}}/status.py"
+MODULE = f"{SLUG}/src/{{{{cookiecutter.package_name}}}}/loop/status.py"
 USER_COMMENT = "# Lint and test on every pull request and push to main (our team adds a note here)."
 TEMPLATE_COMMENT = "# Added in the template's commit B."
 HELP_LINE = "help: ## List the commands"
@@ -104,7 +104,7 @@ def test_update_brings_the_templates_changes(updated):
     assert "# Template commit B." in (project / ".github/workflows/ci.yml").read_text()
     assert "help: ## List every command of the project" in (project / "Makefile").read_text()
     package = updated["cruft_json"]["context"]["cookiecutter"]["package_name"]
-    assert TEMPLATE_COMMENT in (project / "src" / package / "status.py").read_text()
+    assert TEMPLATE_COMMENT in (project / "src" / package / "loop" / "status.py").read_text()
 
 
 def test_update_keeps_the_users_changes(updated):

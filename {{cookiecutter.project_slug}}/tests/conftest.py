@@ -224,7 +224,7 @@ def model_file_tags(model_uri: str) -> dict[str, str]:
 
     import mlflow.artifacts
 
-    from {{ cookiecutter.package_name }}.model_file import MODEL_SHA256, model_path, sha256
+    from {{ cookiecutter.package_name }}.loop.model_file import MODEL_SHA256, model_path, sha256
 
     with tempfile.TemporaryDirectory() as folder:
         local = Path(mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=folder))
@@ -248,8 +248,8 @@ def register_model(client: Any) -> Callable[[Any], str]:
         """Register `model`; with `trained_on`, record its training rows as `register` does."""
         import tempfile
 
-        from {{ cookiecutter.package_name }}.register import training_record
-        from {{ cookiecutter.package_name }}.registry import TRAINING_ROWS
+        from {{ cookiecutter.package_name }}.loop.register import training_record
+        from {{ cookiecutter.package_name }}.loop.registry import TRAINING_ROWS
 
         mlflow.set_experiment(name)
         with mlflow.start_run():

@@ -1,7 +1,14 @@
-"""Feature transformers scikit-learn does not have, saved inside the model's Pipeline.
+"""Features: how the clean columns become the numbers a model learns from. Yours to edit.
 
-Kept small and free of state learned from data, so a saved model holds nothing but their
-settings; the registry lists these classes among the model's trusted types.
+`build_preprocessor` returns the first step of the saved Pipeline, so the registered model takes
+the raw columns: numbers are imputed (and scaled for the models in estimators.SCALED), categories
+are one-hot encoded (rare and unseen values share an "infrequent" column), times become days since
+1970, hour, weekday and month (DatetimeFeatures), and free text becomes TF-IDF features.
+`feature_kinds` says which column is which (loop/kinds.py decides, as it does for the suite and
+drift). The loop calls these two functions and nothing else here; their signatures are the contract.
+
+A class defined here and saved in the model (DatetimeFeatures) is trusted when a registered model
+is read back (loop/model_file.py): registered models name it by this module's path, keep it here.
 """
 
 from __future__ import annotations
@@ -12,9 +19,60 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .kinds import parse_times
+from .loop.kinds import parse_times, series_kind
 
 EPOCH = pd.Timestamp("1970-01-01", tz="UTC")
+
+
+def feature_kinds(features: pd.DataFrame, max_categories: int) -> dict[str, list[str]]:
+    """Group columns into numeric, categorical, datetime and text by what their values mean."""
+    grouped: dict[str, list[str]] = {"numeric": [], "categorical": [], "datetime": [], "text": []}
+    for column in features.columns:
+        kind = series_kind(features[column], max_categories)
+        grouped["categorical" if kind == "boolean" else kind].append(column)
+    return grouped
+
+
+def build_preprocessor(
+    kinds: dict[str, list[str]], scale: bool, text_max_features: int, min_category_rows: int = 5
+) -> Any:
+    """Return a ColumnTransformer that turns the raw columns into a dense numeric matrix."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
+
+    numeric = [SimpleImputer(strategy="median")] + ([StandardScaler()] if scale else [])
+    times = [DatetimeFeatures(), SimpleImputer(strategy="median", keep_empty_features=True)]
+    transformers = [
+        ("numeric", make_pipeline(*numeric), kinds["numeric"]),
+        (
+            "categorical",
+            make_pipeline(
+                # A CSV cell gives NaN, a served JSON null gives None: both are missing. NaN goes
+                # first, because an imputer for None refuses input that still holds NaN.
+                SimpleImputer(strategy="constant", fill_value="missing"),
+                SimpleImputer(missing_values=None, strategy="constant", fill_value="missing"),
+                # Values on fewer than min_category_rows training rows share one column, and a
+                # value never seen in training is counted with them when the model predicts.
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", min_frequency=min_category_rows, sparse_output=False
+                ),
+            ),
+            kinds["categorical"],
+        ),
+        ("datetime", make_pipeline(*times, *([StandardScaler()] if scale else [])), kinds["datetime"]),
+    ]
+    for column in kinds["text"]:
+        text = make_pipeline(
+            SimpleImputer(strategy="constant", fill_value=""),
+            SimpleImputer(missing_values=None, strategy="constant", fill_value=""),
+            FunctionTransformer(np.ravel),  # TF-IDF wants one string per row, not a 2-D column
+            TfidfVectorizer(max_features=text_max_features),
+        )
+        transformers.append((f"text {column}", text, [column]))
+    return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
 
 
 class DatetimeFeatures(TransformerMixin, BaseEstimator):

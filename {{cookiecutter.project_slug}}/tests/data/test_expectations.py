@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import data, validate
+from {{ cookiecutter.package_name }}.loop import data, validate
 
 SUITE = Path(__file__).parents[2] / "expectations" / "suite.json"
 

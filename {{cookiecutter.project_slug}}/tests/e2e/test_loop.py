@@ -21,10 +21,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import cli, gate, metrics
+from {{ cookiecutter.package_name }}.loop import cli, gate, metrics
 
 pytestmark = [
     pytest.mark.e2e,
+    pytest.mark.slow,
     # MLflow's advice about integer columns in the model signature is not a test result.
     pytest.mark.filterwarnings("ignore:Hint. Inferred schema contains integer column:UserWarning"),
 ]

@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import ingest, metrics, train
+from {{ cookiecutter.package_name }} import estimators, source
+from {{ cookiecutter.package_name }}.features import feature_kinds
+from {{ cookiecutter.package_name }}.loop import ingest, metrics, train
 
 SAMPLE_ROWS = 400
 SYNTHETIC_TARGET = "target value"
@@ -31,7 +33,7 @@ def settings(project_params: dict[str, Any]) -> dict[str, Any]:
 def split(raw_data: pd.DataFrame, project_params: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Training and holdout rows of a sample of the project's data, split the way ingest splits."""
     data, split_settings = project_params["data"], project_params["ingest"]
-    frame = ingest.clean(raw_data, data["target"])
+    frame = source.clean(raw_data, data["target"])
     frame = frame.sample(min(SAMPLE_ROWS, len(frame)), random_state=0)
     return ingest.split(frame, data["target"], data["task"], split_settings["holdout_fraction"], split_settings["seed"])
 
@@ -108,13 +110,13 @@ def test_scores_better_than_a_guess(
     assert metrics.is_worse(metric, guessed, scored), f"{metric}: model {scored:.4f}, guessing {guessed:.4f}"
 
 
-@pytest.mark.parametrize("model_name", train.MODELS)
+@pytest.mark.parametrize("model_name", tuple(estimators.ESTIMATORS))
 def test_unseen_categories_and_words_at_predict_time(
     model_name: str, task: str, make_frame: Any, settings: dict
 ) -> None:
     data, training = {"task": task, "target": SYNTHETIC_TARGET}, make_frame(task)
     fitted = train.fit(training, data, {**settings, "model": model_name})
-    kinds = train.feature_kinds(features_of(training, SYNTHETIC_TARGET), settings["max_categories"])
+    kinds = feature_kinds(features_of(training, SYNTHETIC_TARGET), settings["max_categories"])
     category, text = kinds["categorical"][0], kinds["text"][0]
     new = make_frame(task, rows=12, seed=1).drop(columns=[SYNTHETIC_TARGET])
     new[category] = "a value never seen in training"

@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import aliases, gate, metrics, register, registry, train
-from {{ cookiecutter.package_name }}.cli import main
+from {{ cookiecutter.package_name }}.loop import aliases, gate, metrics, register, registry, train
+from {{ cookiecutter.package_name }}.loop.cli import main
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 # What the commands import on first use: imported once in the fork server, each command starts in ms.
@@ -158,6 +158,7 @@ def version_of(name: str, model_file: str) -> str:
     return str(registry.connect({"model_name": name}).client.search_model_versions(query)[0].version)
 
 
+@pytest.mark.slow
 def test_register_survives_a_kill_before_every_registry_write(decision: Callable, new_model: Callable) -> None:
     for kill_at in range(1, MAX_WRITES):
         name = new_model()
@@ -183,6 +184,7 @@ def test_register_survives_a_kill_before_every_registry_write(decision: Callable
         pytest.fail(f"register was still killed at write {MAX_WRITES}")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [["promote", "--version", "1"], ["rollback"]], ids=["promote", "rollback"])
 def test_promote_and_rollback_survive_a_kill_before_every_registry_write(
     command: list[str], decision: Callable, new_model: Callable
@@ -209,6 +211,7 @@ def test_promote_and_rollback_survive_a_kill_before_every_registry_write(
         pytest.fail(f"{command[0]} was still killed at write {MAX_WRITES}")
 
 
+@pytest.mark.slow
 def test_two_runs_registering_the_same_model_make_one_version(decision: Callable, new_model: Callable) -> None:
     name, args = new_model(), decision(0)
     processes = cli(["register", *args]), cli(["register", *args])
@@ -218,6 +221,7 @@ def test_two_runs_registering_the_same_model_make_one_version(decision: Callable
     assert final["aliases"] == {"champion": "1", "challenger": "1"}
 
 
+@pytest.mark.slow
 def test_two_different_models_racing_are_each_gated_against_the_champion_they_find(
     decision: Callable, new_model: Callable, project
 ) -> None:
@@ -238,6 +242,7 @@ def test_two_different_models_racing_are_each_gated_against_the_champion_they_fi
     assert final["lock"] == [] and final["pending"] is None
 
 
+@pytest.mark.slow
 def test_two_waiters_finding_one_stale_lock_break_it_once(decision: Callable, new_model: Callable) -> None:
     import socket
     import subprocess
@@ -273,6 +278,7 @@ def hold_lock(name: str, cwd: str, env: dict[str, str], held: Any) -> None:
     os._exit(0)
 
 
+@pytest.mark.slow
 def test_a_terminated_command_releases_the_lock(decision: Callable, new_model: Callable) -> None:
     import signal
 

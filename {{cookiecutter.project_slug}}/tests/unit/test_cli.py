@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import cli
+from {{ cookiecutter.package_name }}.loop import cli
 
-PACKAGE = cli.__package__
+PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_ROOT = Path(__file__).parents[2]
 
 
@@ -39,7 +39,7 @@ def test_unknown_command_is_one_line_error(capsys: pytest.CaptureFixture[str]) -
 @pytest.mark.parametrize("command", sorted(cli.COMMANDS))
 def test_every_command_has_an_entry_point(command: str) -> None:
     module_name, function = cli.ENTRY_POINTS.get(command, (command, "main"))
-    module = importlib.import_module(f"{PACKAGE}.{module_name}")
+    module = importlib.import_module(f"{PACKAGE}.loop.{module_name}")
     assert callable(getattr(module, function))
 
 
@@ -55,14 +55,14 @@ def test_every_dvc_stage_runs_the_command_of_its_name() -> None:
     for name, stage in stages.items():
         assert stage["cmd"].startswith(f"python -m {PACKAGE} {name} "), name
         assert name in cli.COMMANDS
-        assert (PROJECT_ROOT / "src" / PACKAGE / f"{name}.py").is_file()
+        assert (PROJECT_ROOT / "src" / PACKAGE / "loop" / f"{name}.py").is_file()
 
 
 def test_help_of_every_command_imports_nothing_heavy() -> None:
     # A fresh interpreter, because this test process has imported everything by now.
     script = (
         "import contextlib, io, sys\n"
-        f"from {PACKAGE} import cli\n"
+        f"from {PACKAGE}.loop import cli\n"
         "for command in [None, *cli.COMMANDS]:\n"
         "    argv = ['--help'] if command is None else [command, '--help']\n"
         "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import current, drift
+from {{ cookiecutter.package_name }}.loop import current, drift
 
 PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import data
+from {{ cookiecutter.package_name }}.loop import data
 
 
 def test_csv_round_trip_creates_the_folder(tmp_path: Path, classification_data: pd.DataFrame) -> None:

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import drift
-from {{ cookiecutter.package_name }}.drift import command
+from {{ cookiecutter.package_name }}.loop import drift
+from {{ cookiecutter.package_name }}.loop.drift import command
 
 PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 FEATURES = ["a", "b", "c", "d", "e", "f"]

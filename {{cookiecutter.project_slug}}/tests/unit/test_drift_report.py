@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import drift
-from {{ cookiecutter.package_name }}.drift import report
+from {{ cookiecutter.package_name }}.loop import drift
+from {{ cookiecutter.package_name }}.loop.drift import report
+from {{ cookiecutter.package_name }}.loop.drift.verdict import CHECKS
 
 PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 HOSTILE = ["<script>alert(1)</script>", "@octocat", "a|b", "two\nlines", "; touch X", "<img src=x onerror=alert(1)>"]
@@ -120,7 +121,7 @@ def test_markdown_is_cut_to_any_limit_with_a_count():
     result = {
         "dataset_drift": True,
         "headline": "dataset drift (share)",
-        "checks": {name: {"drift": False, "ran": True, "text": "x"} for name in report.CHECKS},
+        "checks": {name: {"drift": False, "ran": True, "text": "x"} for name in CHECKS},
         "reference": {"path": "r.csv", "rows": 10},
         "current": {"path": "c.csv", "rows": 10},
         "schema_changes": {

@@ -8,9 +8,9 @@ import pytest
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from {{ cookiecutter.package_name }}.drift import columns as drift_columns
-from {{ cookiecutter.package_name }}.drift import stats as drift_stats
-from {{ cookiecutter.package_name }}.drift.verdict import share_check
+from {{ cookiecutter.package_name }}.loop.drift import columns as drift_columns
+from {{ cookiecutter.package_name }}.loop.drift import stats as drift_stats
+from {{ cookiecutter.package_name }}.loop.drift.verdict import share_check
 
 SIZES = [(1000, 1000), (1000, 500), (999, 1000), (37, 1013), (1, 50), (5000, 3), (12_000, 15_001)]
 SETTINGS = {

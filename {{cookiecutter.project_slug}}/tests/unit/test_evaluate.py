@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import evaluate, metrics, train
+from {{ cookiecutter.package_name }}.loop import evaluate, metrics, train
 
 TARGET = "target value"
 PLOTS = {"classification": ["confusion_matrix", "roc", "precision_recall"], "regression": ["predictions", "residuals"]}

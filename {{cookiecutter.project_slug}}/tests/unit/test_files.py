@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import files
+from {{ cookiecutter.package_name }}.loop import files
 
 
 def test_a_file_is_replaced_with_its_permissions_and_nothing_beside_it(tmp_path: Path) -> None:

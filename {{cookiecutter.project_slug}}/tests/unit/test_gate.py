@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import gate, metrics, train
-from {{ cookiecutter.package_name }}.params import load_params
+from {{ cookiecutter.package_name }}.loop import gate, metrics, train
+from {{ cookiecutter.package_name }}.loop.params import load_params
 
 TARGET = "target value"
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import holdout, model_file, train
-from {{ cookiecutter.package_name }}.registry import TRAINING_COUNT, TRAINING_IDENTITY, RegistryError, connect
+from {{ cookiecutter.package_name }}.loop import holdout, model_file, train
+from {{ cookiecutter.package_name }}.loop.registry import TRAINING_COUNT, TRAINING_IDENTITY, RegistryError, connect
 
 TARGET = "target value"
 

@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import data, ingest, params
+from {{ cookiecutter.package_name }} import source
+from {{ cookiecutter.package_name }}.loop import data, ingest, params
 
 TARGET = "target value"
 
@@ -16,7 +17,7 @@ TARGET = "target value"
 def test_clean_drops_rows_without_target_and_empty_columns(classification_data: pd.DataFrame) -> None:
     frame = classification_data.assign(**{"never filled": np.nan})
     frame.loc[[0, 1], TARGET] = None
-    cleaned = ingest.clean(frame, TARGET)
+    cleaned = source.clean(frame, TARGET)
     assert len(cleaned) == len(frame) - 2
     assert "never filled" not in cleaned.columns
     assert cleaned.index.tolist() == list(range(len(cleaned)))
@@ -25,7 +26,7 @@ def test_clean_drops_rows_without_target_and_empty_columns(classification_data: 
 
 def test_clean_without_target_column_names_the_columns(classification_data: pd.DataFrame) -> None:
     with pytest.raises(data.DataError, match="target column 'churn' not found; columns are: monthly charges, "):
-        ingest.clean(classification_data, "churn")
+        source.clean(classification_data, "churn")
 
 
 def test_split_holds_about_the_holdout_fraction(classification_data: pd.DataFrame) -> None:

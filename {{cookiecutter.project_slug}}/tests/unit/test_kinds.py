@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import kinds
 from {{ cookiecutter.package_name }}.features import DatetimeFeatures
+from {{ cookiecutter.package_name }}.loop import kinds
 
 
 @pytest.mark.parametrize(

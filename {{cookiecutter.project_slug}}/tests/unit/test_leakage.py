@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from {{ cookiecutter.package_name }} import leakage
+from {{ cookiecutter.package_name }}.loop import leakage
 
 
 def honest(rows: int = 400, seed: int = 0) -> pd.DataFrame:

@@ -6,7 +6,7 @@ import re
 import pytest
 from markdown_it import MarkdownIt
 
-from {{ cookiecutter.package_name }}.markdown import (
+from {{ cookiecutter.package_name }}.loop.markdown import (
     GITHUB_LIMIT,
     Section,
     code_span,

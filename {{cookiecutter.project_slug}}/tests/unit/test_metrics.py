@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from {{ cookiecutter.package_name }} import metrics
+from {{ cookiecutter.package_name }}.loop import metrics
 
 
 def test_every_metric_belongs_to_one_task() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import kinds, profile
+from {{ cookiecutter.package_name }}.loop import kinds, profile
 
 SETTINGS = {**profile.DEFAULTS, "max_categories": 5}
 

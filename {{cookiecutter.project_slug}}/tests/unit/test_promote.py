@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import cli, promote, registry
+from {{ cookiecutter.package_name }}.loop import cli, promote, registry
 
 NAME = "test-model"
 

@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import refresh
+from {{ cookiecutter.package_name }}.loop import refresh
 
 PROJECT_ROOT = Path(__file__).parents[2]
 
@@ -132,7 +132,7 @@ def test_path_source_appends_and_deduplicates_on_the_key(refreshing, run) -> Non
 
 
 def test_a_time_column_is_checked_as_times_before_anything_is_written(refreshing, run) -> None:
-    from {{ cookiecutter.package_name }} import profile
+    from {{ cookiecutter.package_name }}.loop import profile
 
     held = len(refreshing.base)
     booked = pd.date_range("2024-01-01", periods=held, freq="h").strftime("%Y-%m-%d %H:%M:%S")
@@ -223,10 +223,12 @@ def test_http_source_on_localhost(refreshing, run, http_server) -> None:
     assert len(raw(refreshing)) == len(refreshing.base) + 50
 
 
-@pytest.fixture
-def data_registry(tmp_path_factory, refreshing) -> dict[str, Any]:
+@pytest.fixture(scope="module")
+def data_registry(tmp_path_factory, raw_data: pd.DataFrame) -> dict[str, Any]:
     """Another repository whose DVC tracks a batch of labelled rows (pushed to its local remote), tagged v1,
-    then changed; no DVC cache is left behind, so reading v1 goes through the remote as `dvc import` does."""
+    then changed; no DVC cache is left behind, so reading v1 goes through the remote as `dvc import` does.
+    Made once for the module (no test changes it): the rows are those `refreshing` leaves unseen."""
+    unseen = raw_data.iloc[len(raw_data) * 3 // 4 :]
     root = tmp_path_factory.mktemp("data-registry")
     remote = tmp_path_factory.mktemp("data-registry-remote")
     environment = {**os.environ, "GIT_AUTHOR_NAME": "Data", "GIT_AUTHOR_EMAIL": "data@example.com",
@@ -241,14 +243,14 @@ def data_registry(tmp_path_factory, refreshing) -> dict[str, Any]:
     step(*dvc, "init", "-q")
     step(*dvc, "remote", "add", "-d", "store", str(remote))
     (root / "churn").mkdir()
-    refreshing.unseen.head(30).to_csv(root / "churn/labelled.csv", index=False)
+    unseen.head(30).to_csv(root / "churn/labelled.csv", index=False)
     step(*dvc, "add", "-q", "churn/labelled.csv")
     step(*dvc, "push", "-q")
     step("git", "add", "-A")
     step("git", "commit", "-q", "-m", "thirty rows")
     step("git", "tag", "v1")
     commit = step("git", "rev-parse", "HEAD")
-    refreshing.unseen.head(45).to_csv(root / "churn/labelled.csv", index=False)
+    unseen.head(45).to_csv(root / "churn/labelled.csv", index=False)
     step(*dvc, "add", "-q", "churn/labelled.csv")
     step(*dvc, "push", "-q")
     step("git", "commit", "-q", "-am", "forty-five rows")

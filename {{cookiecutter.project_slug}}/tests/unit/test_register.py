@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import gate, metrics, register, train
+from {{ cookiecutter.package_name }}.loop import gate, metrics, register, train
 
 TARGET = "target value"
 # MLflow's advice about integer columns in the signature of the synthetic table is not a test result.

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import cli, gate, registry, status
+from {{ cookiecutter.package_name }}.loop import cli, gate, registry, status
 
 SECRET = "s3cr3t-value"
 
@@ -179,7 +179,7 @@ def test_commands_stop_with_exit_4_when_the_registry_is_down(
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://admin:{SECRET}@127.0.0.1:{dead_port()}")
     project.params["register"]["retry_seconds"] = 1
     project.save_params()
-    assert cli.main(argv) == registry.EXIT_REGISTRY == 4
+    assert cli.main(argv) == registry.RegistryError.exit_code == 4
     captured = capsys.readouterr()
     last = captured.err.strip().splitlines()[-1]
     assert last.startswith("error: registry http://***@127.0.0.1:") and "Connection refused" in last
@@ -192,7 +192,7 @@ def test_status_shows_each_version_with_its_aliases_and_the_last_moves(
 ) -> None:
     from sklearn.dummy import DummyRegressor
 
-    from {{ cookiecutter.package_name }} import promote
+    from {{ cookiecutter.package_name }}.loop import promote
 
     for _ in range(2):
         register_model(DummyRegressor().fit([[0.0], [1.0]], [0.0, 1.0]))
@@ -220,7 +220,7 @@ def test_status_prints_what_the_registry_holds_as_inert_single_lines(
     """A registry on a branch is anyone's text: a record may hold newlines, escapes and workflow commands."""
     from sklearn.dummy import DummyRegressor
 
-    from {{ cookiecutter.package_name }} import aliases
+    from {{ cookiecutter.package_name }}.loop import aliases
 
     version = register_model(DummyRegressor().fit([[0.0], [1.0]], [0.0, 1.0]))
     client.set_registered_model_alias("test-model", registry.CHAMPION, version)

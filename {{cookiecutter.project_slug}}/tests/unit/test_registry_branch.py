@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from {{ cookiecutter.package_name }} import model_file, registry_branch
+from {{ cookiecutter.package_name }}.loop import model_file, registry_branch, registry_store, registry_transport
 
 NAME = "test-model"
-BRANCH = registry_branch.BRANCH
+BRANCH = registry_transport.BRANCH
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -185,8 +185,8 @@ def test_the_push_itself_carries_a_lease(
     moved = git(repository, "rev-parse", BRANCH)
     enter(first, monkeypatch)
     # The check saw the old commit, and so did the fetch: only the push's lease is left to refuse.
-    monkeypatch.setattr(registry_branch.Remote, "head", lambda self: seen)
-    monkeypatch.setattr(registry_branch.Remote, "fetch", lambda self, commit: None)
+    monkeypatch.setattr(registry_transport.Remote, "head", lambda self: seen)
+    monkeypatch.setattr(registry_transport.Remote, "fetch", lambda self, commit: None)
     code, _, err = run(capsys, "push")
     assert code == 4
     assert "pushing mlflow-registry" in err and "Traceback" not in err
@@ -322,7 +322,7 @@ def test_a_pull_refuses_a_file_over_the_size_limit(
     assert run(capsys, "push")[0] == 0
     hostile_branch(repository, tmp_path, lambda checkout: (checkout / "padding.bin").write_bytes(b"0" * (6 << 20)))
     clone(repository, tmp_path / "clone", monkeypatch)
-    monkeypatch.setattr(registry_branch, "MAX_FILE_BYTES", 5 << 20)  # a 1 GiB limit, scaled down
+    monkeypatch.setattr(registry_store, "MAX_FILE_BYTES", 5 << 20)  # a 1 GiB limit, scaled down
     code, _, err = run(capsys, "pull")
     assert code == 4 and "'padding.bin' is" in err and "refused" in err and err.count("\n") == 1
     assert not Path("mlflow.db").exists()
@@ -333,13 +333,14 @@ def killed_at(point: str, action: str) -> None:
     import os
     import sys
 
-    package = registry_branch.__name__.rsplit(".", 1)[0]
-    environment = {**os.environ, registry_branch.KILL_SWITCH: point}
+    package = "{{ cookiecutter.package_name }}"
+    environment = {**os.environ, registry_store.KILL_SWITCH: point}
     done = subprocess.run([sys.executable, "-m", package, "registry", action], env=environment, capture_output=True)
     assert done.returncode == -9, done.stderr  # killed there, not finished
 
 
-@pytest.mark.parametrize("point", [point for point in registry_branch.KILL_POINTS if point.startswith("push")])
+@pytest.mark.slow
+@pytest.mark.parametrize("point", [point for point in registry_store.KILL_POINTS if point.startswith("push")])
 def test_a_push_killed_anywhere_is_finished_by_the_next_command(
     point: str, registered: Any, repository: Path, capsys, register_model: Callable, tiny_model: Callable
 ) -> None:
@@ -353,7 +354,8 @@ def test_a_push_killed_anywhere_is_finished_by_the_next_command(
     assert code == 0 and "up to date" in out, err
 
 
-@pytest.mark.parametrize("point", [point for point in registry_branch.KILL_POINTS if point.startswith("pull")])
+@pytest.mark.slow
+@pytest.mark.parametrize("point", [point for point in registry_store.KILL_POINTS if point.startswith("pull")])
 def test_a_pull_killed_anywhere_is_finished_by_the_next_command(
     point: str, registered: Any, repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
@@ -377,9 +379,9 @@ def test_a_moved_project_is_relocated_and_pushes_again(registered: Any, reposito
     """MLflow records absolute paths: a store written in another folder is pointed at this one."""
     assert run(capsys, "push")[0] == 0
     database, root, old = project.root / "mlflow.db", str(project.root), "/somewhere/else/project"
-    pushed = registry_branch.read_state()
-    registry_branch.rewrite_paths(database, root, old)  # what the store holds after `mv old here`
-    registry_branch.write_state(pushed["commit"], registry_branch.digest(database))
+    pushed = registry_store.read_state()
+    registry_store.rewrite_paths(database, root, old)  # what the store holds after `mv old here`
+    registry_store.write_state(pushed["commit"], registry_store.digest(database))
     before = git(repository, "rev-parse", BRANCH)
     code, _, err = run(capsys, "push")
     assert code == 4 and err.count("\n") == 1
@@ -389,7 +391,7 @@ def test_a_moved_project_is_relocated_and_pushes_again(registered: Any, reposito
     assert code == 0, err
     assert out.startswith(f"registry: mlflow.db moved from {old}")
     assert out.endswith(f" to {root}: model files are read from {root}/mlruns\n")
-    assert registry_branch.recorded_roots(database) == {root}
+    assert registry_store.recorded_roots(database) == {root}
     code, out, err = run(capsys, "push")  # still the store as pushed: no pull needed first
     assert code == 0, err
     assert run(capsys, "relocate")[1] == f"registry: mlflow.db already points at {root}\n"
@@ -399,12 +401,12 @@ def test_relocating_without_the_model_files_changes_nothing(
     registered: Any, project: Any, tmp_path: Path, capsys
 ) -> None:
     database = project.root / "mlflow.db"
-    registry_branch.rewrite_paths(database, str(project.root), "/somewhere/else/project")
+    registry_store.rewrite_paths(database, str(project.root), "/somewhere/else/project")
     Path("mlruns").rename(tmp_path / "elsewhere")
-    before = registry_branch.digest(database)
+    before = registry_store.digest(database)
     code, _, err = run(capsys, "relocate")
     assert code == 4 and "files are not in" in err and err.count("\n") == 1
-    assert registry_branch.digest(database) == before
+    assert registry_store.digest(database) == before
 
 
 def test_a_pull_brings_back_missing_model_files(registered: Any, repository: Path, tmp_path: Path, capsys) -> None:
@@ -534,8 +536,8 @@ def test_a_symbolic_link_on_the_branch_is_refused(repository: Path, tmp_path: Pa
 def test_the_token_goes_to_the_github_server_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GITHUB_TOKEN", "ghs_secret")
     monkeypatch.delenv("GITHUB_SERVER_URL", raising=False)
-    sent = registry_branch.auth_env("https://github.com/octo-org/churn.git")
+    sent = registry_transport.auth_env("https://github.com/octo-org/churn.git")
     assert sent["GIT_CONFIG_KEY_0"] == "http.https://github.com/.extraheader"
     assert "ghs_secret" not in json.dumps(sent)  # base64 in a header, never in a command line
-    assert registry_branch.auth_env("https://github.com.evil.example/octo-org/churn.git") == {}
-    assert registry_branch.auth_env("/srv/git/churn.git") == {}
+    assert registry_transport.auth_env("https://github.com.evil.example/octo-org/churn.git") == {}
+    assert registry_transport.auth_env("/srv/git/churn.git") == {}

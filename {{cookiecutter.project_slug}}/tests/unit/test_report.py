@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import registry, report
-from {{ cookiecutter.package_name }}.gate import params_md5
-from {{ cookiecutter.package_name }}.markdown import GITHUB_LIMIT
-from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.provenance import Base, Verdict, base_revision, this_runs
+from {{ cookiecutter.package_name }}.loop import registry, report
+from {{ cookiecutter.package_name }}.loop.gate import params_md5
+from {{ cookiecutter.package_name }}.loop.markdown import GITHUB_LIMIT
+from {{ cookiecutter.package_name }}.loop.params import load_params
+from {{ cookiecutter.package_name }}.loop.provenance import Base, Verdict, base_revision, this_runs
 
 METRICS_DIFF = {"reports/metrics.json": {"roc_auc": {"old": 0.95, "new": 0.99, "diff": 0.04}, "f1": {"new": 0.9}}}
 PARAMS_DIFF = {"params.yaml": {"train.random_forest.n_estimators": {"old": 200, "new": 100, "diff": -100}}}

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from {{ cookiecutter.package_name }} import repro
+from {{ cookiecutter.package_name }}.loop import repro
 
 
 def test_a_failed_gate_is_named_from_dvcs_error() -> None:

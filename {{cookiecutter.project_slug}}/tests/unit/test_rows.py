@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import rows
+from {{ cookiecutter.package_name }}.loop import rows
 
 
 def moved(before: pd.DataFrame, after: pd.DataFrame) -> int:

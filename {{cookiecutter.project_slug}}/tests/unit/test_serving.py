@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }} import gate, register, train
+from {{ cookiecutter.package_name }}.loop import gate, register, train
 
 TARGET = "target value"
 pytestmark = pytest.mark.filterwarnings("ignore:Hint. Inferred schema contains integer column:UserWarning")
@@ -100,7 +100,7 @@ def test_champion_predicts_raw_holdout_rows_and_its_input_example(
 
 
 def test_times_and_many_valued_categories_are_encoded_by_their_kind(project, registered: Callable) -> None:
-    from {{ cookiecutter.package_name }}.registry import connect
+    from {{ cookiecutter.package_name }}.loop.registry import connect
 
     registered("regression")
     model = connect(project.params["register"]).load("1")  # read back as the gate and drift read it

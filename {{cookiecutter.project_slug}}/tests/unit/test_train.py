@@ -1,4 +1,4 @@
-"""Train: column kinds, the estimators params.yaml can name, the fitted pipeline and the command."""
+"""Train: column kinds, the estimators params.yaml can name, their settings, the fitted pipeline and the command."""
 
 from __future__ import annotations
 
@@ -9,15 +9,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from {{ cookiecutter.package_name }} import train
+from {{ cookiecutter.package_name }} import estimators
+from {{ cookiecutter.package_name }}.features import feature_kinds
+from {{ cookiecutter.package_name }}.loop import model_file, register, train
+from {{ cookiecutter.package_name }}.loop import params as schema
 
 TARGET = "target value"
+MODELS = tuple(estimators.ESTIMATORS)
 
 
 def test_feature_kinds_group_columns(classification_data: pd.DataFrame) -> None:
     features = classification_data.drop(columns=[TARGET]).assign(**{"is active": [True, False] * 80})
-    assert train.feature_kinds(features, max_categories=20) == {
+    assert feature_kinds(features, max_categories=20) == {
         "numeric": ["monthly charges", "tenure months"],
         "categorical": ["contract type", "is active"],
         "datetime": [],
@@ -27,13 +32,13 @@ def test_feature_kinds_group_columns(classification_data: pd.DataFrame) -> None:
 
 def test_feature_kinds_threshold_is_inclusive() -> None:
     features = pd.DataFrame({"three values": list("abc") * 2, "four values": [*"abcd", None, "a"]})
-    kinds = train.feature_kinds(features, max_categories=3)
+    kinds = feature_kinds(features, max_categories=3)
     assert kinds["categorical"] == ["three values"]
     assert kinds["text"] == ["four values"]
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])
-@pytest.mark.parametrize("model", train.MODELS)
+@pytest.mark.parametrize("model", MODELS)
 def test_every_model_builds_for_every_task(task: str, model: str, params: dict[str, Any]) -> None:
     from sklearn.base import is_classifier, is_regressor
 
@@ -57,16 +62,108 @@ def test_hyperparameters_come_from_the_model_section() -> None:
 
 
 def test_unknown_model_name_lists_the_allowed_ones() -> None:
-    with pytest.raises(train.ParamsError, match=r"train\.model='xgboost': unknown; allowed: random_forest, gradient"):
+    with pytest.raises(train.ParamsError, match=r"train\.model: unknown model; one of random_forest, gradient"):
         train.build_estimator("classification", "xgboost", {}, seed=0)
 
 
-def test_misspelt_hyperparameter_is_a_params_error() -> None:
-    with pytest.raises(train.ParamsError, match=r"train.random_forest: .*n_estimator"):
+def test_misspelt_hyperparameter_is_refused_with_the_closest_name() -> None:
+    with pytest.raises(train.ParamsError) as refused:
         train.build_estimator("classification", "random_forest", {"random_forest": {"n_estimator": 5}}, seed=0)
+    assert str(refused.value).startswith(
+        "params.yaml: train.random_forest.n_estimator = 5: unknown key; did you mean n_estimators? allowed keys of "
+        "RandomForestClassifier: bootstrap, ccp_alpha"
+    )
+    assert "\n" not in str(refused.value)
 
 
-@pytest.mark.parametrize("model", train.MODELS)
+def test_any_parameter_of_the_estimator_is_a_setting() -> None:
+    """max_features is in no schema of the project: the estimator's own get_params() allows it."""
+    forest = train.build_estimator("classification", "random_forest", {"random_forest": {"max_features": "sqrt"}}, 0)
+    assert forest.max_features == "sqrt"
+    boosting = train.build_estimator(
+        "regression", "gradient_boosting", {"gradient_boosting": {"l2_regularization": 0.5}}, 0
+    )
+    assert boosting.l2_regularization == 0.5
+
+
+@pytest.mark.parametrize(
+    ("model", "options", "words"),
+    [
+        ("random_forest", {"max_features": "sqrtt"}, "The 'max_features' parameter of RandomForestClassifier must be"),
+        ("random_forest", {"n_estimators": 0}, "The 'n_estimators' parameter of RandomForestClassifier must be an int"),
+        ("gradient_boosting", {"learning_rate": -1.0}, "The 'learning_rate' parameter"),
+        ("linear", {"alpha": 0.0}, "alpha must be a number > 0, got 0.0"),
+    ],
+)
+def test_a_value_the_estimator_refuses_is_one_line(model: str, options: dict, words: str) -> None:
+    with pytest.raises(train.ParamsError) as refused:
+        train.build_estimator("classification", model, {model: options}, seed=0)
+    assert str(refused.value).startswith(f"params.yaml: train.{model}: {words}")
+    assert "\n" not in str(refused.value)
+
+
+def extra_trees(classification: bool) -> Any:
+    """The model estimators.py's docstring shows how to add."""
+    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
+
+    return ExtraTreesClassifier(n_jobs=-1) if classification else ExtraTreesRegressor(n_jobs=-1)
+
+
+def test_a_new_estimator_is_one_function_and_its_settings(
+    monkeypatch: pytest.MonkeyPatch, task: str, task_data: pd.DataFrame, data_settings: dict, tmp_path: Path
+) -> None:
+    """Added as a user would (a function in ESTIMATORS, a section in params.yaml): it validates, fits,
+    is read back from a registered file through the allow-list, and its serving requirements follow it."""
+    from skops.io import dump
+
+    monkeypatch.setitem(estimators.ESTIMATORS, "extra_trees", extra_trees)
+    raw = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    raw["train"].update(model="extra_trees", extra_trees={"n_estimators": 30, "max_features": "sqrt"})
+    settings = schema.validate(raw)["train"]
+    pipeline = train.fit(task_data, data_settings, settings)
+    assert type(pipeline[-1]).__name__.startswith("ExtraTrees")
+    assert (pipeline[-1].n_estimators, pipeline[-1].max_features, pipeline[-1].random_state) == (30, "sqrt", 42)
+    path = tmp_path / "model.skops"
+    dump(pipeline, path)
+    (tmp_path / "MLmodel").write_text(
+        "flavors:\n  sklearn:\n    serialization_format: skops\n    pickled_model: model.skops\n"
+    )
+    loaded = model_file.read_model(tmp_path, model_file.sha256(path), "version 1")
+    features = task_data.drop(columns=[TARGET])
+    assert (loaded.predict(features) == pipeline.predict(features)).all()
+    assert any(line.startswith("scikit-learn==") for line in register.serving_requirements(pipeline))
+
+    raw["train"]["extra_trees"] = {"n_estimatorz": 30}
+    with pytest.raises(
+        train.ParamsError, match=r"train\.extra_trees\.n_estimatorz = 30: unknown key; did you mean n_estimators\?"
+    ):
+        train.fit(task_data, data_settings, schema.validate(raw)["train"])
+
+
+def test_a_model_params_yaml_names_must_be_in_estimators() -> None:
+    raw = yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))
+    raw["train"]["model"] = "extra_trees"
+    allowed = r"must be one of random_forest, gradient_boosting, linear \(estimators\.ESTIMATORS\)"
+    with pytest.raises(schema.ParamsError, match=r"train\.model = \"extra_trees\": " + allowed):
+        schema.validate(raw)
+    raw["train"]["model"] = "random_forest"
+    raw["train"]["max_categries"] = 20
+    with pytest.raises(
+        schema.ParamsError, match=r"train\.max_categries = 20: must be a key of train: one of model, seed"
+    ):
+        schema.validate(raw)
+
+
+def test_serving_requirements_follow_the_model_s_imports(
+    task_data: pd.DataFrame, data_settings: dict, params: dict
+) -> None:
+    pipeline = train.fit(task_data, data_settings, params["train"])
+    pinned = {line.split("==")[0] for line in register.serving_requirements(pipeline)}
+    assert {"scikit-learn", "numpy", "pandas", "scipy"} <= pinned
+    assert not pinned & {"{{ cookiecutter.project_slug }}", "mlflow", "great-expectations", "dvc", "optuna"}
+
+
+@pytest.mark.parametrize("model", MODELS)
 def test_fit_handles_text_categories_and_gaps(
     model: str, task: str, task_data: pd.DataFrame, data_settings: dict, params: dict[str, Any]
 ) -> None:
@@ -131,7 +228,8 @@ def test_main_with_unknown_model_is_one_line_error(
     project.save_params()
     assert train.main(prepared) == 2
     assert capsys.readouterr().err == (
-        'error: params.yaml: train.model = "xgboost": must be one of random_forest, gradient_boosting, linear\n'
+        'error: params.yaml: train.model = "xgboost": must be one of random_forest, gradient_boosting, linear '
+        "(estimators.ESTIMATORS)\n"
     )
 
 

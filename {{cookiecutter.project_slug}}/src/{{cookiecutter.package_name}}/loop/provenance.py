@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .git import output
 from .markdown import code_span, escape_text
 
 INPUT_NAMES = {"model": "model", "holdout": "holdout rows", "metrics": "metrics", "suite": "expectation suite"}
@@ -108,24 +108,15 @@ class Base:
         return f"{code_span(self.branch)} at {code_span(self.commit[:8])} (merge base)"
 
 
-def git(*args: str) -> str | None:
-    """Run git; its output, or None when git or the revision is missing."""
-    try:
-        found = subprocess.run(["git", *args], check=False, capture_output=True, text=True)
-    except OSError:
-        return None
-    return found.stdout.strip() if found.returncode == 0 and found.stdout.strip() else None
-
-
 def base_revision() -> Base | None:
     """Find the default branch (the pull request's base, origin/HEAD, main, master) and its merge base."""
     base_ref = os.environ.get("GITHUB_BASE_REF")
     candidates = [f"origin/{base_ref}"] if base_ref else []
     for ref in [*candidates, "origin/HEAD", "main", "master", "origin/main", "origin/master"]:
-        if git("rev-parse", "--verify", "--quiet", ref + "^{commit}") is None:
+        if output("rev-parse", "--verify", "--quiet", ref + "^{commit}") is None:
             continue
-        commit = git("merge-base", "HEAD", ref)
+        commit = output("merge-base", "HEAD", ref)
         if commit is not None:
-            branch = git("rev-parse", "--abbrev-ref", ref) if ref == "origin/HEAD" else ref
+            branch = output("rev-parse", "--abbrev-ref", ref) if ref == "origin/HEAD" else ref
             return Base(branch or ref, commit)
     return None

@@ -5,6 +5,9 @@ The score is gate.metric, averaged over `tune.cv_folds` folds of the training ro
 the gate judges on is never read. A new study first tries the values train.<model> holds now, so
 the report compares the best trial with what the project already trains.
 
+This module runs the search; tune_storage.py opens where the study lives, tune_report.py writes the
+report, params_edit.py writes values into params.yaml, propose.py commits the branch.
+
 The study lives in `.optuna/journal.log` (several processes on this machine may share it), or in
 the database `OPTUNA_STORAGE` names (`postgresql://...`), which processes on many machines share.
 `tune.trials` is the size of the study: running the same study again continues it.
@@ -24,40 +27,29 @@ import json
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
-import time
-import urllib.parse
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from . import propose
 from .data import DataError, read_table, split_target
-from .errors import fail, output
-from .files import replace_text
-from .markdown import GITHUB_LIMIT, code_span, escape_cell, escape_text
+from .errors import TuneError, fail, output
+from .git import GitError
 from .metrics import METRICS, score
 from .params import ParamsError, load_params
-from .strict_json import dumps
+from .params_edit import apply
 from .train import build_pipeline, check_validation
+from .tune_report import OUT_DEFAULT, check_out, finished, markdown, number, write_report
+from .tune_storage import open_storage, shown_url
 
-JOURNAL = Path(".optuna/journal.log")
 BRANCH = "tune"
 IMAGES_REF = "refs/heads/tune-report"  # the plots' commit, pushed by tune.yml to refs/tune-reports/tune
-PLOTS = {"optimization_history": "Optimisation history", "param_importances": "Parameter importances"}
 MAX_WORKERS = 20  # tune.yml's matrix: GitHub runs at most 256 jobs per matrix, and each worker is a runner
-STORAGE_SCHEMES = ("postgresql", "sqlite")
 MAX_TRIALS = 100_000
 WORKER_NAME = re.compile(r"[A-Za-z0-9_-]{1,40}")
 STUDY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,254}")
-CREATE_ATTEMPTS = 5
-
-
-class TuneError(ValueError):
-    """Tuning cannot start or finish: the message names the setting or file and what is allowed."""
 
 
 # --- the search space -----------------------------------------------------------------------------
@@ -69,6 +61,7 @@ def dimensions(params: dict[str, Any], source: str | Path = "params.yaml") -> tu
     if not tune:
         raise ParamsError(f"{source}: section tune is missing: add one (see the README, 'Tuning')")
     model = params["train"]["model"]
+    check_space(tune["space"] or {}, params["train"], params["data"]["task"], source)
     space = (tune["space"] or {}).get(model) or {}
     if not space:
         raise ParamsError(
@@ -78,16 +71,31 @@ def dimensions(params: dict[str, Any], source: str | Path = "params.yaml") -> tu
     return model, space
 
 
-def integer_key(model: str, key: str, current: dict[str, Any], low: Any) -> bool:
-    """Whether train.<model>.<key> takes only integers (then its range is searched over integers)."""
-    from .params import Params
+def check_space(space: dict[str, Any], train: dict[str, Any], task: str, source: str | Path = "params.yaml") -> None:
+    """Refuse a model, key, bound or choice of the space that the estimator itself would not accept."""
+    from .params import dimension_values, key_path, shown
+    from .train import SettingRefused, configure, models
 
-    settings = Params.model_fields["train"].annotation.model_fields[model].annotation
-    try:
-        settings.model_validate({**current, key: float(low) + 0.5})
-    except Exception:
-        return True
-    return False
+    for model, dims in space.items():
+        if model not in models():
+            allowed = f"a model of estimators.ESTIMATORS: one of {', '.join(models())}"
+            raise ParamsError(f"{source}: tune.space.{key_path((model,))}: unknown model; must be {allowed}")
+        for key, spec in (dims or {}).items():
+            here = f"tune.space.{key_path((model, key))}"
+            for name, value in dimension_values(here, spec):
+                try:
+                    configure(task, model, {**(train.get(model) or {}), key: value}, 0)
+                except SettingRefused as error:
+                    where = here if error.key is not None else f"{name} = {shown(value)}"
+                    raise ParamsError(f"{source}: {where}: {error.reason}") from None
+
+
+def integer_key(model: str, key: str, current: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """Whether a range is searched over integers: both bounds are integers and the value is not a fraction."""
+    bounds = (spec["low"], spec["high"])
+    if not all(isinstance(bound, int) and not isinstance(bound, bool) for bound in bounds):
+        return False
+    return not isinstance(current.get(key), float)
 
 
 def suggest(trial: Any, model: str, current: dict[str, Any], key: str, spec: dict[str, Any]) -> Any:
@@ -95,7 +103,7 @@ def suggest(trial: Any, model: str, current: dict[str, Any], key: str, spec: dic
     if "choices" in spec:
         return trial.suggest_categorical(key, spec["choices"])
     log = bool(spec.get("log", False))
-    if integer_key(model, key, current, spec["low"]):
+    if integer_key(model, key, current, spec):
         return trial.suggest_int(key, int(spec["low"]), int(spec["high"]), log=log)
     return trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=log)
 
@@ -133,71 +141,6 @@ def with_values(train: dict[str, Any], model: str, values: dict[str, Any]) -> di
 
 
 # --- storage and study ----------------------------------------------------------------------------
-
-
-def shown_url(url: str) -> str:
-    """`=<scheme>://<host:port>/<database>` of the storage URL: no user, password or query, for messages."""
-    parts = urllib.parse.urlsplit(url)
-    if not parts.scheme:
-        return " (not a URL)"
-    host = parts.netloc.rpartition("@")[2]
-    return f"={parts.scheme}://{host}{parts.path}"
-
-
-def redacted(text: str, url: str) -> str:
-    """The text with every piece of the URL's user information and query removed (a driver may quote them)."""
-    parts = urllib.parse.urlsplit(url)
-    secrets = [parts.netloc.rpartition("@")[0], parts.query]
-    pieces = {piece for secret in secrets for piece in re.split(r"[:@&=]", secret) if len(piece) >= 3}
-    for piece in sorted(pieces | {s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(piece, "***")
-    return text
-
-
-def open_storage(url: str | None) -> Any:
-    """Return the study storage: the database `url` names, else the journal file. Fails if unreachable."""
-    import optuna
-
-    if not url:
-        from optuna.storages.journal import JournalFileBackend
-
-        JOURNAL.parent.mkdir(exist_ok=True)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(JOURNAL)))
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
-    if scheme not in STORAGE_SCHEMES:
-        raise TuneError(
-            f"OPTUNA_STORAGE{shown_url(url)}: not a supported database URL; allowed: "
-            "postgresql://user:password@host/db or sqlite:///path, or unset for the journal file .optuna/journal.log"
-        )
-    if scheme == "sqlite" and urllib.parse.urlsplit(url).path in ("", "/", "/:memory:"):
-        raise TuneError(
-            f"OPTUNA_STORAGE{shown_url(url)}: an in-memory database keeps nothing; give a file, sqlite:///studies.db"
-        )
-    engine = {"pool_pre_ping": True}
-    if scheme == "postgresql":
-        engine["connect_args"] = {"connect_timeout": 10}
-    from sqlalchemy.exc import IntegrityError, ProgrammingError
-
-    for attempt in range(CREATE_ATTEMPTS):
-        try:
-            return optuna.storages.RDBStorage(url, engine_kwargs=engine)
-        except (IntegrityError, ProgrammingError):
-            # Workers starting together on an empty database all create Optuna's tables; the
-            # losers of that race see "already exists" and find the tables on the next try.
-            if attempt == CREATE_ATTEMPTS - 1:
-                raise TuneError(f"OPTUNA_STORAGE{shown_url(url)}: cannot create Optuna's tables") from None
-            time.sleep(1 + attempt)
-        except Exception as error:  # sqlalchemy's OperationalError, ArgumentError, a missing driver ...
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            reason = redacted(reason, url)
-            raise TuneError(f"OPTUNA_STORAGE{shown_url(url)}: cannot open the study storage: {reason}") from None
-    raise AssertionError("unreachable")
-
-
-def finished(study: Any) -> list[Any]:
-    from optuna.trial import TrialState
-
-    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
 
 
 def load_study(storage: Any, name: str, params: dict[str, Any], seed: int) -> Any:
@@ -322,218 +265,6 @@ class Interrupt:
             self.inside = False
 
 
-# --- the report -----------------------------------------------------------------------------------
-
-
-def summary(study: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """What best.json holds: the best trial, the baseline (current values) and counts."""
-    from collections import Counter
-
-    model, space = dimensions(params)
-    metric = params["gate"]["metric"]
-    complete = finished(study)
-    if not complete:
-        failed = [trial for trial in study.trials if trial.state.name == "FAIL"]
-        reason = failed[-1].system_attrs.get("fail_reason", "") if failed else ""
-        raise TuneError(
-            f"study {study.study_name!r}: no trial finished ({len(failed)} failed){': ' + reason if reason else ''}"
-        )
-    best = study.best_trial
-    baseline = next((trial for trial in complete if trial.user_attrs.get("baseline")), None)
-    states = Counter(trial.state.name.lower() for trial in study.trials)
-    return {
-        "study": study.study_name,
-        "model": model,
-        "metric": metric,
-        "direction": study.direction.name.lower(),
-        "cv_folds": params["tune"]["cv_folds"],
-        "best": {"number": best.number, "value": best.value, "params": best.params},
-        "baseline": {"number": baseline.number, "value": baseline.value, "params": baseline.params}
-        if baseline
-        else None,
-        "current": {key: params["train"][model][key] for key in space},
-        "trials": dict(sorted(states.items())),
-        "workers": dict(sorted(Counter(str(trial.user_attrs.get("worker", "")) for trial in complete).items())),
-    }
-
-
-def draw(study: Any, out: Path) -> list[str]:
-    """Save Optuna's plots as PNG; return the names drawn (importances need two finished trials)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from optuna.visualization import matplotlib as plots
-
-    drawn = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna marks its matplotlib plots experimental
-        for name in PLOTS:
-            try:
-                axes = getattr(plots, f"plot_{name}")(study)
-            except (ValueError, RuntimeError, ZeroDivisionError):
-                continue  # too few distinct trials for this plot
-            figure = axes.figure if hasattr(axes, "figure") else axes.flat[0].figure
-            figure.set_size_inches(8, 4.5)
-            figure.tight_layout()
-            figure.savefig(out / f"{name}.png", dpi=100)
-            plt.close(figure)
-            drawn.append(name)
-    return drawn
-
-
-def number(value: Any) -> str:
-    """A value of a trial as a table cell: numbers as written, anything else escaped."""
-    if value is None:
-        return "null"
-    if isinstance(value, float):
-        return format(value, ".6g")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return code_span(json.dumps(value), cell=True)
-
-
-def markdown(result: dict[str, Any], trials: list[Any], drawn: list[str], images: str | None) -> str:
-    """The tuning report (also the pull request's body): untrusted text escaped for GitHub."""
-    metric, model = result["metric"], result["model"]
-    best, baseline = result["best"], result["baseline"]
-    lines = [
-        f"## Tuning {code_span(model)} by {code_span(metric)}",
-        "",
-        f"Study {code_span(result['study'])}: {', '.join(f'{n} {s}' for s, n in result['trials'].items())}; "
-        f"score: mean {escape_text(metric)} over {result['cv_folds']} folds of the training rows "
-        "(the holdout is not used).",
-        "",
-        "| | " + escape_cell(metric) + " | trial |",
-        "|---|---|---|",
-        f"| best | {number(best['value'])} | {best['number']} |",
-    ]
-    if baseline:
-        lines.append(f"| values the study started from | {number(baseline['value'])} | {baseline['number']} |")
-    lines += ["", f"| `train.{model}` key | current | best |", "|---|---|---|"]
-    for key, value in best["params"].items():
-        lines.append(f"| {code_span(key, cell=True)} | {number(result['current'].get(key))} | {number(value)} |")
-    if not baseline:
-        lines += ["", "The current values were not a trial (outside the space, or the study began elsewhere)."]
-    lines += [
-        "",
-        "Trials per worker: " + ", ".join(f"{escape_text(w or 'local')} {n}" for w, n in result["workers"].items()),
-    ]
-    top = sorted(trials, key=lambda trial: trial.value, reverse=result["direction"] == "maximize")[:10]
-    keys = list(best["params"])
-    header = ["trial", escape_cell(metric), *(code_span(key, cell=True) for key in keys)]
-    lines += ["", "### Best trials", "", "| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    for trial in top:
-        cells = [str(trial.number), number(trial.value)] + [number(trial.params.get(k)) for k in keys]
-        lines.append("| " + " | ".join(cells) + " |")
-    for name in drawn:
-        target = f"{images.rstrip('/')}/{name}.png" if images else f"{name}.png"
-        lines += ["", f"![{PLOTS[name]}]({target})"]
-    text = "\n".join(lines) + "\n"
-    return text if len(text) <= GITHUB_LIMIT else text[: GITHUB_LIMIT - 40] + "\n\n(report cut at GitHub's limit)\n"
-
-
-REPORT_FILES = {"best.json", "trials.csv", "tune.md", "tune.bundle", "images.sha", *(f"{name}.png" for name in PLOTS)}
-
-
-def check_out(out: Path) -> None:
-    """Refuse a report folder holding anything this command did not write: it is replaced whole."""
-    if out.exists() and (not out.is_dir() or any(entry.name not in REPORT_FILES for entry in out.iterdir())):
-        raise TuneError(
-            f"--out {out}: holds files tune did not write; give an empty or new folder (default {OUT_DEFAULT})"
-        )
-
-
-def write_report(study: Any, params: dict[str, Any], out: Path, images: str | None = None) -> dict[str, Any]:
-    """Write best.json, trials.csv, tune.md and the plots to `out`, replacing it whole."""
-    check_out(out)
-    result = summary(study, params)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tune-", dir=out.parent))
-    try:
-        (scratch / "best.json").write_text(dumps(result, indent=2) + "\n", encoding="utf-8")
-        study.trials_dataframe(attrs=("number", "value", "state", "params", "user_attrs", "duration")).to_csv(
-            scratch / "trials.csv", index=False
-        )
-        drawn = draw(study, scratch)
-        (scratch / "tune.md").write_text(markdown(result, finished(study), drawn, images), encoding="utf-8")
-        if out.exists():
-            shutil.rmtree(out)
-        scratch.rename(out)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    return result
-
-
-# --- --apply: change the tuned values in params.yaml and nothing else ----------------------------
-
-
-def yaml_scalar(value: Any) -> str:
-    """A value as a YAML scalar that reads back as the same type (PyYAML needs a point in 1e-05)."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        text = format(value, ".6g")
-        mantissa, _, exponent = text.partition("e")
-        mantissa = mantissa if "." in mantissa else mantissa + ".0"
-        return mantissa + ("e" + exponent if exponent else "")
-    return json.dumps(value)
-
-
-def apply(path: Path, model: str, values: dict[str, Any]) -> list[str]:
-    """Replace train.<model>.<key> values in place (comments and layout kept); return the keys changed."""
-    import yaml
-
-    with open(path, encoding="utf-8", newline="") as handle:  # keeps \r\n line ends as they are
-        text = handle.read()
-    current = load_params_text(text, path)["train"][model]
-    values = {key: value for key, value in values.items() if current.get(key) != value}
-    root = yaml.compose(text)
-    node = mapping_value(mapping_value(root, "train"), model)
-    edits = []
-    for key, value in values.items():
-        target = mapping_value(node, key)
-        if not isinstance(target, yaml.ScalarNode):
-            raise TuneError(f"{path}: train.{model}.{key} is not a plain value; write it as `{key}: <value>`")
-        edits.append((target.start_mark.index, target.end_mark.index, yaml_scalar(value)))
-    changed = text
-    for start, end, new in sorted(edits, reverse=True):
-        changed = changed[:start] + new + changed[end:]
-    params = load_params_text(changed, path)
-    for key, value in values.items():
-        if params["train"][model][key] != value and not (
-            isinstance(value, float) and math.isclose(params["train"][model][key], value, rel_tol=1e-5)
-        ):
-            raise TuneError(f"{path}: train.{model}.{key} reads back as {params['train'][model][key]!r}, not {value!r}")
-    if values:
-        replace_text(path, changed)
-    return list(values)
-
-
-def mapping_value(node: Any, key: str) -> Any:
-    import yaml
-
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
-                return value_node
-    raise TuneError(f"params.yaml: cannot find the key {key!r} to write the tuned value into")
-
-
-def load_params_text(text: str, path: Path) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as scratch:
-        copy_path = Path(scratch) / path.name
-        copy_path.write_text(text, encoding="utf-8")
-        try:
-            return load_params(copy_path)
-        except ParamsError as error:
-            raise TuneError(str(error).replace(str(copy_path), str(path))) from None
-
-
 # --- tune.yml: the matrix, and the branch for the pull request -----------------------------------
 
 
@@ -556,10 +287,9 @@ def plan(workers: str, storage: str | None, trials: str = "1") -> str:
 
 
 def git(*args: str, env: dict[str, str] | None = None) -> str:
-    done = subprocess.run(["git", *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
-    if done.returncode != 0:
-        raise TuneError(f"git {args[0]}: {' '.join(done.stderr.split()) or 'failed'}")
-    return done.stdout.strip()
+    from .git import run
+
+    return run(*args, env=env, error=TuneError)
 
 
 def check_checkout(params_path: Path) -> None:
@@ -593,11 +323,11 @@ def branch(result: dict[str, Any], out: Path, params_path: Path) -> None:
     git("update-ref", IMAGES_REF, images_commit)
     base = git("rev-parse", "HEAD")
     start = git("rev-parse", "--abbrev-ref", "HEAD")
-    git("switch", "--quiet", "--create", BRANCH)
-    git("add", str(params_path))
     message = f"Tune train.{model}: {result['metric']} {number(result['best']['value'])} (study {result['study']})"
-    git("commit", "--quiet", "--no-verify", "--message", message)
-    git("bundle", "create", str(out / "tune.bundle"), BRANCH, IMAGES_REF, f"^{base}")
+    try:
+        propose.commit(BRANCH, message, out / "tune.bundle", [str(params_path)], extra_refs=(IMAGES_REF,))
+    except (GitError, propose.ProposeError) as error:
+        raise TuneError(str(error)) from None
     git("switch", "--quiet", "--detach" if start == "HEAD" else start, *([base] if start == "HEAD" else []))
     (out / "images.sha").write_text(images_commit + "\n", encoding="utf-8")
 
@@ -608,9 +338,6 @@ def image_base(commit: str) -> str | None:
     if not (commit and server and repository):
         return None
     return f"{server}/{repository}/raw/{commit}/{OUT_DEFAULT}"
-
-
-OUT_DEFAULT = "reports/tune"
 
 
 # --- command --------------------------------------------------------------------------------------

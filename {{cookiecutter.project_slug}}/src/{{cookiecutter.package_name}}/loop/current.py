@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import PACKAGE
 from .data import DataError, read_table, write_table
 from .drift.columns import is_numeric
 from .errors import fail
@@ -87,7 +88,7 @@ def write_batch(batch: pd.DataFrame, path: Path) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__} current", description="Write a demo batch of current data from the holdout rows."
+        prog=f"python -m {PACKAGE} current", description="Write a demo batch of current data from the holdout rows."
     )
     parser.add_argument("--shift", type=float, help="drift to add, in standard deviations (default: current.shift)")
     parser.add_argument("--rows", type=int, help="rows in the batch (default: params.yaml current.rows)")

@@ -21,24 +21,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from .errors import RegistryError
+
 CHAMPION, CHALLENGER, PREVIOUS_CHAMPION = "champion", "challenger", "previous-champion"
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 DEFAULT_RETRY_SECONDS = 30.0
 FIRST_USE_WAIT_SECONDS = 600.0  # creating the tables of a new sqlite store, on a busy machine
 REQUEST_TIMEOUT_SECONDS = "10"  # one HTTP request; MLflow's own default is 120 s with 7 silent retries
-EXIT_REGISTRY = 4
 # What each version records of the rows it trained on (rows.py): the run's artifact and two version tags.
 TRAINING_ROWS = "training/rows.u64"
 TRAINING_IDENTITY, TRAINING_COUNT = "training_rows.identity", "training_rows.count"
 # Read only by the project's tests: "N" kills this process just before its N-th write to the registry.
 KILL_SWITCH = "REGISTRY_TEST_KILL_BEFORE_WRITE"
 SECRET_QUERY_KEYS = re.compile(r"token|secret|password|passwd|key|sig|credential|auth", re.IGNORECASE)
-
-
-class RegistryError(RuntimeError):
-    """The registry could not give a definite answer; the command must stop."""
-
-    exit_code = EXIT_REGISTRY
 
 
 def redact(uri: str) -> str:

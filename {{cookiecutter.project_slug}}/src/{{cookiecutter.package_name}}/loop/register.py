@@ -18,7 +18,6 @@ import json
 import logging
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -47,8 +46,38 @@ from .registry import (
 )
 from .rows import fingerprints, to_bytes
 
-# What a registered model needs at serving time, pinned to the versions it was trained with.
+# What every registered model needs at serving time; serving_requirements adds what its objects import.
 SERVING_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
+
+
+def model_objects(model: Any) -> list[Any]:
+    """The estimator and every estimator or function inside it (pipeline steps, transformers, their parameters)."""
+    found, pending, seen = [], [model], set()
+    while pending:
+        item = pending.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        found.append(item)
+        if hasattr(item, "get_params") and not isinstance(item, type):
+            pending += [value for value in item.get_params(deep=False).values() if value is not None]
+        elif isinstance(item, list | tuple):
+            pending += list(item)
+    return found
+
+
+def serving_requirements(model: Any) -> list[str]:
+    """Pin SERVING_REQUIREMENTS and the distribution of every module the model's objects come from."""
+    from . import PACKAGE
+
+    owners = metadata.packages_distributions()
+    names = set(SERVING_REQUIREMENTS)
+    for item in model_objects(model):
+        module = getattr(item, "__module__", None) if callable(item) else type(item).__module__
+        top = str(module or "").split(".")[0]
+        if top and top != PACKAGE and top != "builtins":
+            names.update(owners.get(top, []))
+    return [f"{name}=={metadata.version(name)}" for name in sorted(names, key=str.lower)]
 
 
 class RegisterError(RuntimeError):
@@ -58,11 +87,12 @@ class RegisterError(RuntimeError):
 def git_provenance() -> dict[str, str]:
     """The commit the model was trained from, and whether the work tree had uncommitted changes."""
 
-    def git(*args: str) -> str:
-        found = subprocess.run(["git", *args], check=False, capture_output=True, text=True)
-        return found.stdout.strip() if found.returncode == 0 else ""
+    from .git import output
 
-    return {"git_commit": git("rev-parse", "HEAD") or "unknown", "git_dirty": str(bool(git("status", "--porcelain")))}
+    return {
+        "git_commit": output("rev-parse", "HEAD") or "unknown",
+        "git_dirty": str(bool(output("status", "--porcelain"))),
+    }
 
 
 def data_hashes(lock: dict[str, Any]) -> dict[str, str]:
@@ -182,7 +212,7 @@ def log_candidate(params: dict, args: argparse.Namespace, holdout: Any, tags: di
                 name="model",
                 signature=signature_for(model, features),
                 input_example=features.head(5),
-                pip_requirements=[f"{package}=={metadata.version(package)}" for package in SERVING_REQUIREMENTS],
+                pip_requirements=serving_requirements(model),
                 # The types of a model this project just trained; listing them lets MLflow's safe
                 # (skops) format store and later load it.
                 skops_trusted_types=get_untrusted_types(data=dumps(model)),

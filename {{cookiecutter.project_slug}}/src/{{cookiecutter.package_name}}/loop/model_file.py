@@ -7,8 +7,9 @@ the trusted types the file itself lists; both can run code. So the project reads
 - the MLmodel file must name MLflow's skops format and a file beside it;
 - that file must have the sha256 `register` recorded in the version's tag `model_sha256`
   (a file changed or cut short after registration is refused);
-- every type in it outside skops' defaults must be one of ALLOWED_TYPES, the types a model this
-  project trains holds (tests/unit/test_model_file.py trains every kind to keep the list whole);
+- every type in it outside skops' defaults must be one of allowed_types(): ALLOWED_TYPES, the types
+  a model this project trains holds (tests/unit/test_model_file.py trains every kind to keep the
+  list whole), the classes of the project's features.py and its estimators.TRUSTED_TYPES;
 - skops then builds the model from those types only. Nothing is unpickled.
 
 A refusal is a RegistryError (exit 4) in one line.
@@ -20,16 +21,31 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from .errors import RegistryError
+
 MODEL_SHA256 = "model_sha256"  # the version tag holding the sha256 of the model file
 MLMODEL = "MLmodel"
 MAX_MODEL_BYTES = 1 << 30  # 1 GiB: larger than any model this project trains on tabular data
 ALLOWED_TYPES = (
-    f"{__package__}.features.DatetimeFeatures",
     "numpy.dtype",
     "numpy.ravel",  # FunctionTransformer(np.ravel) in front of TF-IDF
     "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
     "sklearn.tree._tree.Tree",
 )
+
+
+def allowed_types() -> set[str]:
+    """The types a registered model may hold besides skops' defaults: this project's code says, never the file."""
+    import inspect
+
+    from .. import estimators, features
+
+    own = {
+        f"{value.__module__}.{value.__qualname__}"
+        for value in vars(features).values()
+        if inspect.isclass(value) and value.__module__ == features.__name__
+    }
+    return {*ALLOWED_TYPES, *own, *estimators.TRUSTED_TYPES}
 
 
 def sha256(path: Path) -> str:
@@ -43,8 +59,6 @@ def sha256(path: Path) -> str:
 def model_path(folder: Path, where: str) -> Path:
     """Return the model file an MLflow model folder names, refusing any format but skops."""
     import yaml
-
-    from .registry import RegistryError
 
     try:
         description = yaml.safe_load((folder / MLMODEL).read_text(encoding="utf-8"))
@@ -75,8 +89,6 @@ def read_model(folder: Path, expected_sha256: str | None, where: str) -> Any:
     """Load the scikit-learn model of an MLflow model folder, or raise RegistryError saying why not."""
     from skops.io import get_untrusted_types, load
 
-    from .registry import RegistryError
-
     path = model_path(folder, where)
     if not expected_sha256:
         raise RegistryError(
@@ -91,7 +103,7 @@ def read_model(folder: Path, expected_sha256: str | None, where: str) -> Any:
         )
     try:
         present = get_untrusted_types(file=path)
-        foreign = sorted(set(present) - set(ALLOWED_TYPES))
+        foreign = sorted(set(present) - allowed_types())
         if foreign:
             shown = ", ".join(name[:80] for name in foreign[:5])
             raise RegistryError(f"{where}: the model file holds types this project never saves ({shown}); refused")
@@ -105,8 +117,6 @@ def read_model(folder: Path, expected_sha256: str | None, where: str) -> Any:
 def logged_model_tags(registry: Any, model_uri: str, example: Any) -> dict[str, str]:
     """Return {MODEL_SHA256: digest} of a model just logged, once it reads back (read_model) and predicts `example`."""
     import tempfile
-
-    from .registry import RegistryError
 
     with tempfile.TemporaryDirectory() as folder:
         local = registry.download(model_uri, folder)

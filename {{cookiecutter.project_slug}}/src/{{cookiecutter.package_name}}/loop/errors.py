@@ -5,6 +5,18 @@ from __future__ import annotations
 import os
 import sys
 
+EXIT_REGISTRY = 4
+
+
+class RegistryError(RuntimeError):
+    """The registry could not give a definite answer; the command must stop (exit 4)."""
+
+    exit_code = EXIT_REGISTRY
+
+
+class TuneError(ValueError):
+    """Tuning cannot start or finish: the message names the setting or file and what is allowed."""
+
 
 def fail(error: BaseException | str, code: int | None = None) -> int:
     """Print `error: <message>` as one line and return the exit code (the error's own, else `code`, else 2).

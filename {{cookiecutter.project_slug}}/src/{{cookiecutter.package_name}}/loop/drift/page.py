@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from html import escape
 from typing import Any
 
-from .report import HEADERS, QUALITY_HEADERS, column_cells, ordered, quality_rows, reason_lines, schema_items, short
+from .cells import HEADERS, QUALITY_HEADERS, column_cells, ordered, quality_rows, reason_lines, schema_items, short
 
 PLOTTED = 300  # columns with a plot, drifted first; the table lists every column
 LISTED = 500  # names listed per schema change

@@ -11,6 +11,8 @@ import importlib
 import os
 import sys
 
+from . import PACKAGE
+
 COMMANDS = {  # name: help text; the module of the same name runs it, except where ENTRY_POINTS says
     "ingest": "Split the raw data into training and holdout sets.",
     "profile": "Write the expectation suite from the raw data.",
@@ -30,6 +32,7 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "registry": "Fetch (pull) or publish (push) the embedded registry on branch mlflow-registry.",
     "holdout": "Record which rows the aliased versions trained on (migrate: versions made before that record).",
     "repro": "Run the DVC pipeline (dvc repro) that changed, printing the project's own lines.",
+    "propose": "Commit a change on a branch (commit), or push it and open or update its pull request (publish).",
 }
 
 ENTRY_POINTS = {"rollback": ("promote", "rollback_main"), "registry": ("registry_branch", "main")}
@@ -44,7 +47,7 @@ def usage() -> str:
     width = max(map(len, COMMANDS))
     lines = [f"  {name:<{width}}  {text}" for name, text in COMMANDS.items()]
     return "usage: python -m {pkg} <command> [options]\n\ncommands:\n{lines}\n".format(
-        pkg=__package__, lines="\n".join(lines)
+        pkg=PACKAGE, lines="\n".join(lines)
     )
 
 

@@ -82,7 +82,7 @@ def prediction_drift(
             "drift": True,
             "message": f"the model could not score the current data: {one_line(error)}",
         }
-    from .report import effect_text
+    from .cells import effect_text
 
     result, plot = compare_column(before, after, settings)
     state = "moved" if result["drift"] else "stable"

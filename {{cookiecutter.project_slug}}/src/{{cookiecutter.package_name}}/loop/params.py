@@ -25,7 +25,6 @@ from .metrics import METRICS, names_for
 
 DEFAULT_PATH = Path("params.yaml")
 PLAIN_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-MODELS = ("random_forest", "gradient_boosting", "linear")  # train.py builds one estimator per name
 
 
 class ParamsError(ValueError):
@@ -72,7 +71,6 @@ ModelName = Annotated[
 RetrySeconds = Annotated[float, Field(gt=0, le=600, allow_inf_nan=False), Allowed("a number of seconds > 0 and <= 600")]
 Text = Annotated[str | None, Allowed("a string, or empty")]
 Task = one_of("classification", "regression")
-Model = one_of(*MODELS)
 Metric = one_of(*METRICS)
 
 
@@ -99,32 +97,33 @@ class ProfileSettings(Section):
     row_count_margin: Share
 
 
-class RandomForestSettings(Section):
-    n_estimators: Count
-    max_depth: Annotated[Annotated[int, Field(ge=1)] | None, Allowed("an integer >= 1, or null for no limit")]
-    min_samples_leaf: Count
-
-
-class GradientBoostingSettings(Section):
-    learning_rate: Positive
-    max_iter: Count
-    max_leaf_nodes: Annotated[Annotated[int, Field(ge=2)] | None, Allowed("an integer >= 2, or null for no limit")]
-
-
-class LinearSettings(Section):
-    alpha: Positive
-
-
 class TrainSettings(Section):
-    model: Model
+    # Besides the keys below, one mapping per model of estimators.py (train.<model>): its keys are
+    # checked against the estimator itself when it is built (loop/train.py), not here.
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    model: Annotated[str, Field(min_length=1), Allowed("the name of a function in estimators.ESTIMATORS")]
     seed: Seed
     max_categories: Count
     text_max_features: Count
     # Category values on fewer training rows share one column. Optional for older projects.
     min_category_rows: Count = 5
-    random_forest: RandomForestSettings
-    gradient_boosting: GradientBoostingSettings
-    linear: LinearSettings
+
+    @model_validator(mode="after")
+    def models_are_known(self) -> TrainSettings:
+        from .. import estimators
+
+        known = list(estimators.ESTIMATORS)
+        if self.model not in known:
+            raise setting_error("train.model", self.model, f"one of {', '.join(known)} (estimators.ESTIMATORS)")
+        for key, value in (self.model_extra or {}).items():
+            if key not in known:
+                keys = ", ".join(type(self).model_fields)
+                allowed = f"a key of train: one of {keys}, or a model of estimators.py ({', '.join(known)})"
+                raise setting_error(f"train.{key_path((key,))}", value, allowed)
+            if value is not None and not (isinstance(value, dict) and all(isinstance(name, str) for name in value)):
+                raise setting_error(f"train.{key_path((key,))}", value, f"a mapping of {key}'s parameters, or empty")
+        return self
 
 
 class TuneSettings(Section):
@@ -252,9 +251,9 @@ class Params(Section):
         return self
 
     @model_validator(mode="after")
-    def space_fits_the_models(self) -> Params:
+    def space_has_a_shape(self) -> Params:
         if self.tune is not None:
-            check_space(self.tune.space, self.train)
+            check_space_shape(self.tune.space)
         return self
 
 
@@ -262,24 +261,14 @@ RANGE_KEYS, CHOICE_KEYS = {"low", "high", "log"}, {"choices"}
 SPACE_LIMIT = 1e9  # no hyperparameter here needs more; larger integers overflow the estimators' C types
 
 
-def check_space(space: dict[str, Any], train: TrainSettings) -> None:
-    """Refuse a search space whose models, keys, bounds or choices train.<model> would not accept."""
+def check_space_shape(space: dict[str, Any]) -> None:
+    """Refuse a search space whose dimensions are not ranges or choices (the keys and values are
+    checked against the estimators themselves when tuning starts: loop/tune.py)."""
     for model, dimensions in space.items():
-        where = f"tune.space.{key_path((model,))}"
-        if model not in MODELS:
-            raise setting_error(where, model, f"a model name: one of {', '.join(MODELS)}")
-        settings = getattr(train, model)
+        if dimensions is not None and not isinstance(dimensions, dict):
+            raise setting_error(f"tune.space.{key_path((model,))}", dimensions, "a mapping of train.<model>'s keys")
         for key, spec in (dimensions or {}).items():
-            here = f"{where}.{key_path((key,))}"
-            if key not in type(settings).model_fields:
-                allowed = f"a key of train.{model}: one of {', '.join(type(settings).model_fields)}"
-                raise setting_error(here, key, allowed)
-            for name, value in dimension_values(here, spec):
-                try:
-                    type(settings).model_validate({**settings.model_dump(), key: value})
-                except ValidationError as error:
-                    allowed = f"{allowed_words(('train', model, key))} (as train.{model}.{key})"
-                    raise setting_error(name, value, allowed) from error
+            dimension_values(f"tune.space.{key_path((model, key))}", spec)
 
 
 def dimension_values(here: str, spec: Any) -> list[tuple[str, Any]]:

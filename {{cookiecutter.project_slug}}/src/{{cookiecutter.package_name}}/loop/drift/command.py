@@ -18,6 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from .. import PACKAGE
 from ..data import DataError
 from ..errors import fail
 from ..params import ParamsError, load_params, section
@@ -152,7 +153,7 @@ def champion_model(params: dict[str, Any], metric: str) -> tuple[Any, dict[str, 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog=f"python -m {__package__.rsplit('.', 1)[0]} drift",
+        prog=f"python -m {PACKAGE} drift",
         description="Compare current data with the reference data.",
     )
     parser.add_argument("--reference", help="CSV or Parquet file (default: params.yaml drift.reference)")

@@ -1,4 +1,4 @@
-"""Ingest: clean the raw data and split it into training and holdout sets.
+"""Ingest: read and clean the raw data (the project's source.py), then split it into training and holdout sets.
 
 The split is by row, not by chance: each row's side is fixed by a hash of its identity (rows.py),
 so the champion and every later candidate are judged on rows none of them trained on.
@@ -10,20 +10,10 @@ import argparse
 
 import pandas as pd
 
-from .data import DataError, read_table, write_table
+from .data import DataError, write_table
 from .errors import fail
 from .params import ParamsError, load_params, section
 from .rows import IdentityError, in_holdout
-
-
-def clean(frame: pd.DataFrame, target: str) -> pd.DataFrame:
-    """Drop rows without a target and columns with no value at all."""
-    if target not in frame.columns:
-        raise DataError(f"target column {target!r} not found; columns are: {', '.join(map(str, frame.columns))}")
-    frame = frame.dropna(subset=[target])
-    features = frame.columns.drop(target)
-    empty = [column for column in features if frame[column].isna().all()]
-    return frame.drop(columns=empty).reset_index(drop=True)
 
 
 def split(
@@ -68,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         params = load_params(args.params)
         data, settings = section(params, "data"), section(params, "ingest")
-        frame = clean(read_table(args.raw), data["target"])
+        from .. import source
+
+        frame = source.clean(source.load(args.raw), data["target"])
         train, holdout = split(
             frame, data["target"], data["task"], settings["holdout_fraction"], settings["seed"], data.get("key")
         )
