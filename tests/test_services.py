@@ -167,3 +167,15 @@ def test_a_failed_setup_fails_with_its_output_and_leaves_no_folder(tmp_path):
     assert "did not start" in message
     assert "no cluster here" in message
     assert not (tmp_path / "service").exists()
+
+
+def test_a_killed_run_leaves_its_basetemp_to_pytest_retention(tmp_path):
+    from conftest import release_dead_basetemp_locks
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    for name, pid in (("pytest-1", dead.stdout.strip()), ("pytest-2", str(os.getpid()))):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / ".lock").write_text(pid)
+    assert release_dead_basetemp_locks(tmp_path) == [tmp_path / "pytest-1"]
+    assert not (tmp_path / "pytest-1" / ".lock").exists()
+    assert (tmp_path / "pytest-2" / ".lock").exists()  # a running pytest keeps its folder
