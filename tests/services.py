@@ -119,7 +119,7 @@ class Postgres:
 
 
 def postgres_bindir() -> Path:
-    """The folder of initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<major>/bin."""
+    """The folder of initdb and postgres: on PATH, else Debian's /usr/lib/postgresql/<major>/bin."""
     found = shutil.which("initdb")
     candidates = [Path(found).resolve().parent] if found else []
     candidates += sorted(POSTGRES_VERSIONS.glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
