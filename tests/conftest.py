@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import getpass
 import itertools
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -130,3 +133,31 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 value = params[fixture]
                 key = value if isinstance(value, str) else combination_id(value)
                 item.add_marker(pytest.mark.xdist_group(f"{fixture}-{key}"))
+
+
+def release_dead_basetemp_locks(root: Path) -> list[Path]:
+    """Remove the `.lock` of every pytest-N folder whose pytest process is gone; return the folders.
+
+    pytest keeps the last three basetemp folders and removes older ones, except those whose lock
+    is younger than three days: a run killed before its exit handler leaves its lock behind.
+    Without the lock, pytest's own retention treats such a folder like any other.
+    """
+    released = []
+    for lock in root.glob("pytest-*/.lock"):
+        try:
+            os.kill(int(lock.read_text()), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+                released.append(lock.parent)
+        except (OSError, ValueError):  # unreadable, or alive as another user: leave it to pytest
+            continue
+    return released
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or config.option.basetemp:  # xdist workers live inside the main basetemp
+        return
+    temproot = Path(os.environ.get("PYTEST_DEBUG_TEMPROOT") or tempfile.gettempdir())  # where pytest puts it
+    with contextlib.suppress(KeyError, OSError):
+        release_dead_basetemp_locks(temproot / f"pytest-of-{getpass.getuser()}")

@@ -1,19 +1,21 @@
 """Throwaway services for the scale tests, on 127.0.0.1 only: PostgreSQL, an S3 store, an MLflow server.
 
 Each fixture starts its service on a free port, waits until it answers and stops it at the end
-of the session. A missing program fails the test with one line saying what to install; it is
-never a skip. `.ci/run` installs all of them.
+of the session. Every service runs under a watchdog (the generated project's
+tests/server_watchdog.py) with a folder of its own: if the test process dies in any way, SIGKILL
+included, the watchdog stops the service's process group and removes the folder. A missing program
+fails the test with one line saying what to install; it is never a skip. `.ci/run` installs all of them.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib.util
 import json
 import os
 import secrets
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -21,15 +23,17 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 SERVER_LOCK = TEMPLATE / "{{cookiecutter.project_slug}}" / "requirements-s3.lock"
+WATCHDOG = TEMPLATE / "{{cookiecutter.project_slug}}" / "tests" / "server_watchdog.py"
 LOOPBACK = "127.0.0.1"
 POSTGRES_VERSIONS = Path("/usr/lib/postgresql")  # Debian and Ubuntu: one <major>/bin per version
+POSTGRES_PROGRAMS = ("initdb", "postgres", "pg_isready", "createdb")
 ARTIFACTS_BUCKET = "mlflow-artifacts"
 # The server's background job runner serves GenAI features this project does not use; off, it spares two workers.
 SERVER_SETTINGS = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
@@ -49,7 +53,7 @@ def missing(program: str, install: str) -> None:
     pytest.fail(f"{program} not found: run `{install}` (.ci/run does)", pytrace=False)
 
 
-def wait_until(ready: Callable[[], bool], what: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def wait_until(ready: Callable[[], bool], what: str, process, log: Path, timeout: float = 90) -> None:
     """Poll until `ready()` is true; fail with the service's log if it exits or takes too long."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -74,20 +78,23 @@ def http_ok(url: str) -> bool:
         return response.status == 200
 
 
-def start(command: list[str], log: Path, **options) -> subprocess.Popen:
-    """Start a service in its own process group, its output going to `log`."""
-    with log.open("w") as sink:
-        return subprocess.Popen(command, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, **options)
+def service_folder(name: str) -> Path:
+    """A new temp folder for one service: its log and data; the service's watchdog removes it."""
+    return Path(tempfile.mkdtemp(prefix=f"scale-{name}-"))
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop a service and every process it started (the MLflow server runs workers)."""
-    for signal_number, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal_number)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout=wait)
-            return
+def start(command: list[str], folder: Path, log: Path, **options):
+    """Start a service under its watchdog, its output going to `log` (server_watchdog.WatchedServer's options).
+
+    The service stops, and `folder` is removed, at `stop()` or when this process dies.
+    """
+    spec = importlib.util.spec_from_file_location("server_watchdog", WATCHDOG)
+    watchdog = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(watchdog)
+    try:
+        return watchdog.WatchedServer(command, folder, log, **options)
+    except RuntimeError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @dataclass(frozen=True)
@@ -98,6 +105,7 @@ class Postgres:
     port: int
     user: str
     password: str
+    server: object = field(default=None, repr=False, compare=False)  # its WatchedServer
 
     def url(self, database: str, driver: str = "postgresql") -> str:
         return f"{driver}://{self.user}:{self.password}@{LOOPBACK}:{self.port}/{database}"
@@ -111,14 +119,14 @@ class Postgres:
 
 
 def postgres_bindir() -> Path:
-    """The folder of initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/<major>/bin."""
+    """The folder of initdb and postgres: on PATH, else Debian's /usr/lib/postgresql/<major>/bin."""
     found = shutil.which("initdb")
     candidates = [Path(found).resolve().parent] if found else []
     candidates += sorted(POSTGRES_VERSIONS.glob("*/bin"), key=lambda p: int(p.parent.name), reverse=True)
     for bindir in candidates:
-        if all((bindir / program).exists() for program in ("initdb", "pg_ctl", "createdb")):
+        if all((bindir / program).exists() for program in POSTGRES_PROGRAMS):
             return bindir
-    missing("PostgreSQL (initdb, pg_ctl, createdb)", "apt-get install -y postgresql")
+    missing(f"PostgreSQL ({', '.join(POSTGRES_PROGRAMS)})", "apt-get install -y postgresql")
     raise AssertionError("unreachable")
 
 
@@ -129,27 +137,31 @@ def as_cluster_owner() -> dict:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    """A throwaway PostgreSQL cluster in a temp folder, listening on 127.0.0.1 only."""
+    """A throwaway PostgreSQL cluster in a temp folder, listening on 127.0.0.1 only.
+
+    The postmaster runs in the foreground under the watchdog, not through `pg_ctl start`, which
+    would put it in a session of its own, out of the watchdog's reach. SIGINT is its fast shutdown.
+    """
     bindir, owner = postgres_bindir(), as_cluster_owner()
-    home = Path(tempfile.mkdtemp(prefix="scale-postgres-"))
-    cluster = Postgres(bindir, free_port(), "mlflow", secrets.token_hex(12))
-    (home / "password").write_text(cluster.password)
+    home = service_folder("postgres")
+    port, user, password = free_port(), "mlflow", secrets.token_hex(12)
+    (home / "password").write_text(password)
     if owner:
         for path in (home, home / "password"):
             shutil.chown(path, owner["user"], owner["group"])
     data, log = home / "data", home / "postgres.log"
-    initdb = [str(bindir / "initdb"), "-D", str(data), "-U", cluster.user, "--pwfile", str(home / "password")]
-    subprocess.run([*initdb, "--auth=scram-sha-256"], check=True, capture_output=True, cwd=home, **owner)
-    options = f"-p {cluster.port} -k {home} -c listen_addresses={LOOPBACK}"
-    start = [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "start"]
-    subprocess.run(start, check=True, capture_output=True, cwd=home, **owner)
+    initdb = [str(bindir / "initdb"), "-D", str(data), "-U", user, "--pwfile", str(home / "password"),
+              "--auth=scram-sha-256"]  # fmt: skip
+    command = [str(bindir / "postgres"), "-D", str(data), "-p", str(port), "-k", str(home),
+               "-c", f"listen_addresses={LOOPBACK}"]  # fmt: skip
+    server = start(command, home, log, setup=[initdb], cwd=str(home), stop_signal="SIGINT", stop_leader_only=True,
+                   **owner)  # fmt: skip
+    ready = [str(bindir / "pg_isready"), "-q", "-h", LOOPBACK, "-p", str(port)]
     try:
-        yield cluster
+        wait_until(lambda: subprocess.run(ready, check=False).returncode == 0, "postgres", server, log)
+        yield Postgres(bindir, port, user, password, server)
     finally:
-        subprocess.run(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"], capture_output=True, cwd=home, **owner
-        )
-        shutil.rmtree(home, ignore_errors=True)
+        server.stop()
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,7 @@ class S3Store:
     endpoint: str
     access_key_id: str
     secret_access_key: str
+    server: object = field(default=None, repr=False, compare=False)  # its WatchedServer
 
     def client(self, access_key_id: str | None = None, secret_access_key: str | None = None):
         import boto3
@@ -199,19 +212,20 @@ def make_user(endpoint: str) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="session")
-def s3_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Store]:
+def s3_store() -> Iterator[S3Store]:
     """moto's S3 server on 127.0.0.1, with authentication on; buckets are created by the tests."""
     program = Path(sys.executable).with_name("moto_server")
     if not program.exists():
         missing("moto_server", "make env")
-    port, log = free_port(), tmp_path_factory.mktemp("moto") / "moto.log"
-    process = start([str(program), "-H", LOOPBACK, "-p", str(port)], log)
+    port, folder = free_port(), service_folder("moto")
+    log = folder / "moto.log"
+    server = start([str(program), "-H", LOOPBACK, "-p", str(port)], folder, log, cwd=str(folder))
     endpoint = f"http://{LOOPBACK}:{port}"
     try:
-        wait_until(lambda: listening(port), "moto_server", process, log)
-        yield S3Store(endpoint, *make_user(endpoint))
+        wait_until(lambda: listening(port), "moto_server", server, log)
+        yield S3Store(endpoint, *make_user(endpoint), server)
     finally:
-        stop(process)
+        server.stop()
 
 
 def server_environment() -> Path:
@@ -244,6 +258,7 @@ class MlflowServer:
     backend_store_uri: str
     artifacts_destination: str
     command: list[str]
+    server: object = field(default=None, repr=False, compare=False)  # its WatchedServer
 
     @property
     def client_settings(self) -> dict[str, str]:
@@ -266,19 +281,19 @@ def mlflow_server_command(mlflow: str, backend: str, artifacts: str, port: int) 
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(postgres: Postgres, s3_store: S3Store, tmp_path_factory) -> Iterator[MlflowServer]:
+def mlflow_server(postgres: Postgres, s3_store: S3Store) -> Iterator[MlflowServer]:
     """`mlflow server` with its registry in PostgreSQL and artifacts in the S3 store, from the project's lock."""
-    folder = tmp_path_factory.mktemp("mlflow-server")
     bindir = server_environment()
     backend = postgres.create_database("mlflow").replace("postgresql://", "postgresql+psycopg://", 1)
     s3_store.client().create_bucket(Bucket=ARTIFACTS_BUCKET)
-    port, log = free_port(), folder / "mlflow.log"
+    port, folder = free_port(), service_folder("mlflow")
+    log = folder / "mlflow.log"
     command = mlflow_server_command(str(bindir / "mlflow"), backend, f"s3://{ARTIFACTS_BUCKET}/artifacts", port)
     env = {**os.environ, **s3_store.env(), "MLFLOW_S3_ENDPOINT_URL": s3_store.endpoint, **SERVER_SETTINGS}
-    process = start(command, log, env=env, cwd=folder)
+    server = start(command, folder, log, env=env, cwd=str(folder))
     url = f"http://{LOOPBACK}:{port}"
     try:
-        wait_until(lambda: http_ok(f"{url}/health"), "mlflow server", process, log, timeout=600)
-        yield MlflowServer(url, backend, f"s3://{ARTIFACTS_BUCKET}/artifacts", command)
+        wait_until(lambda: http_ok(f"{url}/health"), "mlflow server", server, log, timeout=600)
+        yield MlflowServer(url, backend, f"s3://{ARTIFACTS_BUCKET}/artifacts", command, server)
     finally:
-        stop(process)
+        server.stop()

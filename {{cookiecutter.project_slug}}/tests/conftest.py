@@ -285,23 +285,26 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """Start a real `mlflow server` on 127.0.0.1 (sqlite store, proxied artifacts) for these tests; stop it after."""
-    import os
-    import subprocess
+def mlflow_server() -> Any:
+    """Start a real `mlflow server` on 127.0.0.1 (sqlite store, proxied artifacts) for these tests; stop it after.
+
+    It runs under tests/server_watchdog.py: however the tests end, even killed, the server stops and its folder goes.
+    """
     import sys
+    import tempfile
     import time
     import urllib.request
 
-    folder, port = tmp_path_factory.mktemp("mlflow-server"), free_port()
+    from server_watchdog import WatchedServer
+
+    folder, port = Path(tempfile.mkdtemp(prefix="mlflow-test-server-")), free_port()
     command = [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     command += ["--backend-store-uri", f"sqlite:///{(folder / 'server.db').as_posix()}"]
     command += ["--serve-artifacts", "--artifacts-destination", (folder / "artifacts").as_uri()]
-    log = (folder / "server.log").open("w")
     # No background job runner: the registry needs none, and its workers cost CPU the tests need.
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
     env["MLFLOW_SERVER_ENABLE_JOB_EXECUTION"] = "false"
-    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = WatchedServer(command, folder, folder / "server.log", env=env)
     url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
     try:
         while True:
@@ -316,9 +319,7 @@ def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 time.sleep(0.5)
         yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
+        server.stop()
 
 
 @pytest.fixture(params=["sqlite", "server"])
