@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }}.loop import registry, report
+from {{ cookiecutter.package_name }}.loop import registry, registry_report, report
 from {{ cookiecutter.package_name }}.loop.gate import params_md5
 from {{ cookiecutter.package_name }}.loop.markdown import GITHUB_LIMIT
 from {{ cookiecutter.package_name }}.loop.params import load_params
@@ -317,7 +317,7 @@ class FakeRegistry:
 def test_registry_report_lists_the_aliases_without_credentials(monkeypatch):
     monkeypatch.setattr(registry, "connect", lambda settings: FakeRegistry())
 
-    markdown = report.registry_markdown({"model_name": "ignored"})
+    markdown = registry_report.registry_markdown({"model_name": "ignored"})
 
     assert "secret" not in markdown and "`https://***@mlflow.example.com`" in markdown
     assert "## Model registry: `<b>@octocat</b>`" in markdown
@@ -332,7 +332,7 @@ def test_a_registry_that_cannot_answer_stops_the_registry_report(project, monkey
         raise Unreachable("registry https://mlflow.example.com: reading model failed: connection refused")
 
     monkeypatch.setattr(registry, "RegistryError", Unreachable)
-    monkeypatch.setattr(report, "registry_markdown", fail)
+    monkeypatch.setattr(registry_report, "registry_markdown", fail)
 
     assert report.main(["--registry", "--out", "reports/registry.md"]) == 7
 

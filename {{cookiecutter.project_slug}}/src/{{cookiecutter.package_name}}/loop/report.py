@@ -6,7 +6,8 @@ uploaded artifacts. A verdict is shown only when every input hash it records mat
 on disk now, so a result left over from another run reads "did not run", with the reason.
 Everything from the data is escaped for GitHub (markdown.py) and the report is cut to fit in
 one pull-request comment. `--registry` writes instead where the registry is and where its
-aliases point. Inside GitHub Actions the Markdown is also appended to the job summary.
+aliases point (registry_report.py). Inside GitHub Actions the Markdown is also appended to the job
+summary.
 
 When the gate's verdict is this run's, `--images-dir` (reports/report-images) receives the
 evaluation plots and `comparison.png`, the candidate against the champion and the threshold;
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from . import registry_report
 from .errors import fail
 from .markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text, fit, render
 from .params import ParamsError, load_params, section
@@ -40,11 +42,6 @@ from .strict_json import is_number
 # The workflow puts a marker line before the report in the comment and the plots after it.
 MAX_CHARS = GITHUB_LIMIT - 2_500
 DID_NOT_RUN = "⏸"
-EMBEDDED_NOTE = (
-    "The registry is the embedded sqlite file `mlflow.db`, kept on branch `mlflow-registry` "
-    "(`make registry-pull` fetches it). Set the `MLFLOW_TRACKING_URI` variable to use an MLflow "
-    "server instead (docs/ci.md)."
-)
 URL_SAFE = ":/?#@!$&'*+,;=%~"  # everything else, brackets and parentheses too, is percent-encoded
 
 
@@ -202,27 +199,6 @@ def default_remote() -> str | None:
     return url.stdout.strip() or None
 
 
-def registry_markdown(settings: dict[str, Any]) -> str:
-    """Where the registry is and which version each alias points at; RegistryError if it cannot answer."""
-    from .registry import CHALLENGER, CHAMPION, DEFAULT_TRACKING_URI, PREVIOUS_CHAMPION, connect, redact
-
-    registry = connect(settings)
-    aliases = registry.aliases()
-    names = (CHAMPION, CHALLENGER, PREVIOUS_CHAMPION)
-    rows = [f"| {code_span(alias)} | {escape_cell(aliases.get(alias, '—'))} |" for alias in names]
-    where = EMBEDDED_NOTE if registry.uri == DEFAULT_TRACKING_URI else f"Registry: {code_span(redact(registry.uri))}."
-    lines = [
-        f"## Model registry: {code_span(registry.name)}",
-        "",
-        where,
-        "",
-        "| Alias | Version |",
-        "|---|---:|",
-        *rows,
-    ]
-    return "\n".join(lines) + "\n"
-
-
 def write_images(gate: dict[str, Any] | None, args: argparse.Namespace) -> None:
     """Fill the images folder with this run's plots and comparison chart; empty it when the gate is not this run's."""
     folder = Path(args.images_dir)
@@ -366,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
             from .registry import RegistryError
 
             try:
-                markdown = registry_markdown(section(params, "register"))
+                markdown = registry_report.registry_markdown(section(params, "register"))
             except RegistryError as error:
                 return fail(error)
         else:
