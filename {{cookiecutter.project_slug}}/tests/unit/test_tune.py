@@ -173,16 +173,17 @@ def test_an_empty_space_for_the_trained_model_is_refused(tuning, run) -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        (f"postgresql://tuner:hunter2@127.0.0.1:{free_port()}/studies", "cannot open the study storage"),
+        ("postgresql://tuner:hunter2@127.0.0.1:PORT/studies", "cannot open the study storage"),
         ("mysql://tuner:hunter2@127.0.0.1/studies", "not a supported database URL; allowed: postgresql://"),
         ("hunter2; touch X", "not a supported database URL"),
-        (f"postgresql://tuner@127.0.0.1:{free_port()}/db?password=hunter2", "cannot open the study storage"),
-        (f"postgresql://tuner:hun@ter2@127.0.0.1:{free_port()}/db", "cannot open the study storage"),
+        ("postgresql://tuner@127.0.0.1:PORT/db?password=hunter2", "cannot open the study storage"),
+        ("postgresql://tuner:hun@ter2@127.0.0.1:PORT/db", "cannot open the study storage"),
         ("sqlite://", "an in-memory database keeps nothing"),
     ],
 )
 def test_a_storage_that_cannot_be_used_fails_with_one_line_and_no_password(tuning, run, monkeypatch, url, expected):
-    monkeypatch.setenv("OPTUNA_STORAGE", url)
+    # PORT: a port nothing listens on, found when the test runs (the same test name in every worker).
+    monkeypatch.setenv("OPTUNA_STORAGE", url.replace("PORT", str(free_port())))
     code, [line] = run()
     assert code == 2
     assert line.startswith("error: OPTUNA_STORAGE") and expected in line, line
