@@ -383,3 +383,5 @@ def test_ci_lints_and_tests_on_a_pull_request(rehearsal):
     run = rehearsal.run("ci.yml", pull_request(repo, state, "docs-only", 3))
     assert run.conclusion == "success", ok(run)
     assert {job.id: job.result for job in run.jobs.values()} == {"lint": "success", "test": "success"}
+    scripts = run.jobs["test"].step("Test the workflows' scripts")
+    assert scripts.outcome == "success" and "# fail 0" in scripts.log, scripts.log[-3000:]
