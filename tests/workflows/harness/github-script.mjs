@@ -9,6 +9,9 @@
 // are enforced: a call the job's `permissions:` do not allow fails with 403, as on GitHub.
 // The git database endpoints (blobs, trees, commits, refs) write real objects and refs into the
 // stand-in repository ORIGIN.git, so a test reads back what a script published.
+// `require` resolves "./" ids against the workspace as the action's does, so a step that loads
+// `.github/scripts/<file>.js` runs the checked-out file itself; list endpoints serve pages and
+// `github.paginate` follows their link header, as Octokit does.
 // Anything the rehearsal does not model (other endpoints, exec, glob, io) throws, so a script
 // cannot pass by calling something that was not rehearsed.
 import { execFileSync } from "node:child_process";
