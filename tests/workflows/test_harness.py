@@ -435,6 +435,55 @@ def test_github_script_records_calls_and_a_fork_gets_a_read_only_token(rehearse)
     assert "Resource not accessible by integration" in fork.log
 
 
+def test_github_script_requires_script_files_of_the_checkout_and_paginates_like_octokit(rehearse):
+    workflow = f"""
+    on: pull_request
+    jobs:
+      comment:
+        runs-on: ubuntu-latest
+        timeout-minutes: 5
+        permissions:
+          contents: read
+          pull-requests: write
+        steps:
+          - uses: {CHECKOUT}
+            with:
+              persist-credentials: false
+          - uses: {SCRIPT}
+            env:
+              WORD: x
+            with:
+              script: |
+                const run = require('./.github/scripts/count.js');
+                return await run({{ github, context, core }});
+    """
+    count = """
+    const { word } = require('./word.js');
+    module.exports = async ({ github, context }) => {
+      const issue = { ...context.repo, issue_number: context.issue.number };
+      const pages = [];
+      const all = await github.paginate((params) => {
+        pages.push(params.page);
+        return github.rest.issues.listComments(params);
+      }, { ...issue, per_page: 2 });
+      await github.rest.issues.createComment({ ...issue, body: word() });
+      return `${all.length} on pages ${pages}`;
+    };
+    """
+    word = "exports.word = () => process.env.WORD + require('path').sep;\n"
+    files = {".github/scripts/count.js": dedent(count), ".github/scripts/word.js": word}
+    rehearsal = rehearse({"w.yml": workflow}, files)
+    rehearsal.repo.commit("feature", "change", {"a.txt": "a"})
+    results = []
+    for action in ("opened", "synchronize", "synchronize", "synchronize"):
+        run = rehearsal.run("w.yml", pull_request(rehearsal.repo, rehearsal.state, "feature", 5, action=action))
+        assert run.conclusion == "success", run.log
+        results.append(run.jobs["comment"].steps[1].outputs["result"])
+    # A next page only while the link header names one: two comments fill page 1 and end there.
+    assert results == ['"0 on pages 1"', '"1 on pages 1"', '"2 on pages 1"', '"3 on pages 1,2"']
+    assert [c["body"] for c in rehearsal.state.comments(5)] == ["x/"] * 4
+
+
 def test_fake_gh_dispatches_only_workflows_that_accept_it_with_the_right_permission(rehearse):
     job = """
     on: workflow_dispatch

@@ -249,10 +249,31 @@ def test_register_runs_on_the_default_branch_only(project, expressions, event, b
     assert ("train" in started) == (event != "pull_request")
 
 
-def test_workflows_turn_telemetry_off(project):
+def make_targets_needing_setup(project: Path) -> set[str]:
+    """The project's make targets that create .venv first: they run the project's code."""
+    makefile = (project / "Makefile").read_text(encoding="utf-8")
+    rules = re.findall(r"^([a-z][a-z-]*):(?!=)([^#\n]*)", makefile, re.M)
+    return {target for target, prerequisites in rules if "setup" in prerequisites.split()}
+
+
+def test_every_job_that_runs_the_project_turns_telemetry_off(project):
+    setup = load(project / ".github" / "actions" / "setup" / "action.yml")["runs"]["steps"][0]
+    exported = re.fullmatch(r"printf '%s\\n' (.*) >> \"\$GITHUB_ENV\"", setup["run"])
+    assert exported, setup["run"]
+    assert dict(item.split("=") for item in exported.group(1).split()) == TELEMETRY_OFF
+    needs_setup = make_targets_needing_setup(project)
+    assert {"repro", "drift-check", "promote", "registry-pull"} <= needs_setup, sorted(needs_setup)
     for path in workflow_files(project):
-        env = load(path).get("env", {})
-        assert {key: env.get(key) for key in TELEMETRY_OFF} == TELEMETRY_OFF, path.name
+        for job_id, job in load(path)["jobs"].items():
+            set_up = False
+            for step in job.get("steps", []):
+                uses, words = step.get("uses", ""), str(step.get("run", "")).split()
+                if uses == "./.github/actions/setup":
+                    set_up = True
+                    continue
+                # Local composite actions run make targets of the project too.
+                runs_project = uses.startswith("./") or (words[:1] == ["make"] and words[1] in needs_setup)
+                assert set_up or not runs_project, f"{path.name}:{job_id}: {step.get('name')!r} runs before the setup"
 
 
 def test_no_template_syntax_is_left(project):

@@ -143,6 +143,8 @@ def test_pull_request_gets_one_report_comment_updated_in_place(rehearsal):
     first = rehearsal.run("train.yml", pull_request(repo, state, "fewer-trees", 1))
     assert first.jobs["train-pr"].result == "success", ok(first)
     assert first.jobs["comment"].result == "success", ok(first)
+    # The comment job writes with the base branch's script, never the pull request's.
+    assert first.jobs["comment"].steps[0].outputs["commit"] == repo.sha("main")
     # Pull-request code gets no cloud token, no job with the registry's write credentials, and
     # leaves nothing for a register job.
     assert first.jobs["train-pr"].permissions == {"contents": "read", "metadata": "read"}
@@ -381,3 +383,5 @@ def test_ci_lints_and_tests_on_a_pull_request(rehearsal):
     run = rehearsal.run("ci.yml", pull_request(repo, state, "docs-only", 3))
     assert run.conclusion == "success", ok(run)
     assert {job.id: job.result for job in run.jobs.values()} == {"lint": "success", "test": "success"}
+    scripts = run.jobs["test"].step("Test the workflows' scripts")
+    assert scripts.outcome == "success" and "# fail 0" in scripts.log, scripts.log[-3000:]

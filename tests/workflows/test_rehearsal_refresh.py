@@ -130,7 +130,7 @@ def test_merging_it_registers_the_model_trained_on_the_new_data(rehearsal, first
     assert registry_aliases(rehearsal) == {"champion": "2", "challenger": "2", "previous-champion": "1"}
     # The loop closes where it started: the drift issue says which version answered it.
     [issue] = rehearsal.state.issues()
-    assert run.jobs["announce"].permissions == {"issues": "write", "metadata": "read"}
+    assert run.jobs["announce"].permissions == {"contents": "read", "issues": "write", "metadata": "read"}
     comment = rehearsal.state.comments(issue["number"])[-1]["body"]
     assert comment.startswith("Version 2 is the champion now") and rehearsal.repo.sha("main") in comment, comment
 

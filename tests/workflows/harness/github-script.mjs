@@ -9,13 +9,16 @@
 // are enforced: a call the job's `permissions:` do not allow fails with 403, as on GitHub.
 // The git database endpoints (blobs, trees, commits, refs) write real objects and refs into the
 // stand-in repository ORIGIN.git, so a test reads back what a script published.
+// `require` resolves "./" ids against the workspace as the action's does, so a step that loads
+// `.github/scripts/<file>.js` runs the checked-out file itself; list endpoints serve pages and
+// `github.paginate` follows their link header, as Octokit does.
 // Anything the rehearsal does not model (other endpoints, exec, glob, io) throws, so a script
 // cannot pass by calling something that was not rehearsed.
 import { execFileSync } from "node:child_process";
 import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { resolve } from "node:path";
 
 const stateFile = process.argv[2];
 const origin = process.argv[3];
@@ -106,6 +109,16 @@ const scopesFor = (issue) => (issue.pull_request ? ["issues", "pull-requests"] :
 const now = () => new Date().toISOString();
 const response = (data, status = 200) => ({ status, data, headers: {}, url: "" });
 
+// One page of a list endpoint as the API serves it: `per_page` items (30 unless asked, 100 at
+// most) from `page`, with a `link` header naming the next page while there is one.
+function listPage(items, params) {
+  const size = Math.min(Number(params.per_page ?? 30), 100);
+  const page = Number(params.page ?? 1);
+  const more = page * size < items.length;
+  const headers = more ? { link: `<${context.apiUrl}/next?page=${page + 1}>; rel="next"` } : {};
+  return { status: 200, data: items.slice((page - 1) * size, page * size), headers, url: "" };
+}
+
 const endpoints = {
   issues: {
     async listComments(params) {
@@ -115,8 +128,7 @@ const endpoints = {
       allow(state, scopesFor(issue), "read");
       record(state, "issues.listComments", { issue_number: issue.number });
       save(state);
-      const page = params.page ?? 1;
-      return response(page > 1 ? [] : state.comments.filter((c) => c.issue_number === issue.number));
+      return listPage(state.comments.filter((c) => c.issue_number === issue.number), params);
     },
     async createComment(params) {
       const state = load();
@@ -162,7 +174,7 @@ const endpoints = {
           (!params.creator || i.user.login === params.creator) &&
           labels.every((l) => i.labels.some((have) => have.name === l)),
       );
-      return response((params.page ?? 1) > 1 ? [] : found);
+      return listPage(found, params);
     },
     async create(params) {
       const state = load();
@@ -270,9 +282,14 @@ const rest = new Proxy(
   },
 );
 
-async function paginate(method, params) {
-  const { data } = await method(params);
-  return Array.isArray(data) ? data : data.items ?? [];
+// Octokit's paginate: the method called page after page while the `link` header names a next one.
+async function paginate(method, params = {}) {
+  const all = [];
+  for (let page = Number(params.page ?? 1); ; page += 1) {
+    const { data, headers } = await method({ ...params, page });
+    all.push(...(Array.isArray(data) ? data : data.items ?? []));
+    if (!/rel="next"/.test(headers.link ?? "")) return all;
+  }
 }
 
 const github = new Proxy(
@@ -317,7 +334,15 @@ const core = new Proxy(
 );
 
 // --- run the script as the action does -------------------------------------------------------
-const workspaceRequire = createRequire(join(process.cwd(), "noop.js"));
+// The action's `require` (wrapRequire in actions/github-script): an id starting with "." is
+// resolved against the working directory, the workspace, so
+// `require('./.github/scripts/x.js')` loads that file of the checked-out repository as Node
+// would (CommonJS, its own requires relative to itself); other ids resolve from the workspace.
+const nodeRequire = createRequire(import.meta.url);
+function workspaceRequire(id) {
+  if (id.startsWith(".")) return nodeRequire(resolve(id));
+  return nodeRequire(nodeRequire.resolve(id, { paths: [process.cwd()] }));
+}
 const AsyncFunction = Object.getPrototypeOf(async () => null).constructor;
 const names = ["require", "__original_require__", "github", "octokit", "context", "core", "exec", "glob", "io"];
 const values = [
