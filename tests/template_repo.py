@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TEMPLATE
-
+# Not imported from conftest, so that benchmarks can use these helpers outside pytest.
+TEMPLATE = Path(__file__).resolve().parents[1]
 NOT_COPIED = shutil.ignore_patterns(".venv", "node_modules", ".git", "__pycache__", ".ruff_cache", ".pytest_cache")
 IDENTITY = {"GIT_AUTHOR_NAME": "Tester", "GIT_AUTHOR_EMAIL": "t@example.com"}
 IDENTITY |= {"GIT_COMMITTER_NAME": "Tester", "GIT_COMMITTER_EMAIL": "t@example.com"}
