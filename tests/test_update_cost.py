@@ -49,3 +49,19 @@ def test_the_loop_changes_arrive_and_features_py_does_not_change(updated):
     package = cost.package_of(updated["project"])
     assert f"src/{package}/loop/gate.py" in updated["changed"]
     assert f"src/{package}/features.py" not in updated["changed"]
+
+
+def test_a_module_an_older_template_kept_is_named_after_the_update(tmp_path):
+    """Scenario A: the user's train.py (where models were added before the split) is no longer read by
+    the loop; the updated Makefile names it, so `make template-update` fails until it is moved."""
+    import subprocess
+
+    template, project, _ = cost.scenario_old_layout(tmp_path)
+    cost.update(project)
+    package = cost.package_of(project)
+    listed = subprocess.run(
+        ["make", "--no-print-directory", "--eval", "left-behind: ; @$(LEFT_BEHIND)", "left-behind"],
+        cwd=project, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert f"src/{package}/train.py" in listed.stdout.split(), listed.stdout + listed.stderr
+    assert f"src/{package}/estimators.py" not in listed.stdout

@@ -86,7 +86,7 @@ def test_defaults_are_filled_in_and_yaml_values_kept(project_params: dict[str, A
     [
         ("train.text_max_features", 0, "train.text_max_features = 0: must be an integer >= 1"),
         ("train.seed", -1, "train.seed = -1: must be an integer >= 0"),
-        ("train.model", "xgboost", 'train.model = "xgboost": must be one of random_forest, gradient_boosting, linear'),
+        ("train.model", "xgboost", f'train.model = "xgboost": must be one of {", ".join(estimators.ESTIMATORS)}'),
         (
             "train.random_forest",
             3,
