@@ -56,7 +56,7 @@ def test_a_module_an_older_template_kept_is_named_after_the_update(tmp_path):
     the loop; the updated Makefile names it, so `make template-update` fails until it is moved."""
     import subprocess
 
-    template, project, _ = cost.scenario_old_layout(tmp_path)
+    _, project, _ = cost.scenario_old_layout(tmp_path)
     cost.update(project)
     package = cost.package_of(project)
     listed = subprocess.run(
