@@ -20,8 +20,10 @@ To add a model, write a function, add it to ESTIMATORS and give it a section in 
 
 A model from another library (xgboost, lightgbm) also needs it in pyproject.toml's dependencies
 (`make lock` after) and the types its saved form holds in TRUSTED_TYPES: a registered model is read
-back only from scikit-learn's types and these (loop/model_file.py). The serving environment of a
-registered version pins what the fitted model imports.
+back only from skops' default types (scikit-learn's, numpy's), features.py's transformers and these
+(loop/model_file.py). The serving environment of a registered version pins the libraries its
+model's objects come from; this project's own package (features.py) must be installed where a
+model is served.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ ESTIMATORS: dict[str, Callable[..., Any]] = {
 }
 # Models whose inputs are scaled (numbers and times to mean 0, standard deviation 1) first.
 SCALED = frozenset({"linear"})
-# Types beyond scikit-learn's, numpy's and this package's that a saved model of yours holds, as
-# skops names them (`module.Class`), e.g. "xgboost.core.Booster". A registered model holding any
-# other type is refused when it is read back.
+# Types beyond skops' defaults (scikit-learn's, numpy's) and features.py's transformers that a saved
+# model of yours holds, as skops names them (`module.Class`), e.g. "xgboost.core.Booster"; a class
+# defined in this file counts too. A registered model holding any other type is refused when read.
 TRUSTED_TYPES: tuple[str, ...] = ()

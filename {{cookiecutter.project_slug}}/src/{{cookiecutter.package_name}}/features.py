@@ -7,8 +7,11 @@ are one-hot encoded (rare and unseen values share an "infrequent" column), times
 `feature_kinds` says which column is which (loop/kinds.py decides, as it does for the suite and
 drift). The loop calls these two functions and nothing else here; their signatures are the contract.
 
-A class defined here and saved in the model (DatetimeFeatures) is trusted when a registered model
-is read back (loop/model_file.py): registered models name it by this module's path, keep it here.
+A scikit-learn transformer defined here and saved in the model (DatetimeFeatures) is trusted when a
+registered model is read back (loop/model_file.py), which rebuilds it from the registry's copy of
+its settings and runs it: keep such classes to computing features from their input. Registered
+models name them by this module's path, so never change what an existing class computes (the
+champion would change with it): add a new class, and keep the old one while a version uses it.
 """
 
 from __future__ import annotations

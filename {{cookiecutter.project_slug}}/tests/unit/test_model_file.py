@@ -134,3 +134,14 @@ def test_the_gate_stops_with_one_line_and_exit_4_on_a_hostile_champion(
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and f"models:/test-model/{version}" in err[0] and "changed after registration" in err[0]
     assert not marker.exists()
+
+
+def test_only_the_transformers_of_features_py_are_trusted(monkeypatch) -> None:
+    """A helper class of features.py is not an estimator: a model file naming it is refused."""
+    from {{ cookiecutter.package_name }} import features
+
+    helper = type("Lookup", (), {"__module__": features.__name__})
+    monkeypatch.setattr(features, "Lookup", helper, raising=False)
+    allowed = model_file.allowed_types()
+    assert f"{features.__name__}.DatetimeFeatures" in allowed
+    assert f"{features.__name__}.Lookup" not in allowed

@@ -309,3 +309,14 @@ def test_params_of_a_project_made_before_tuning_and_refresh_still_pass(project_p
     older = {name: value for name, value in project_params.items() if name not in ("tune", "refresh")}
     loaded = params.validate(older)
     assert loaded["tune"] is None and loaded["refresh"] is None
+
+
+def test_an_estimators_py_that_cannot_be_imported_is_one_line(project_params: dict[str, Any], monkeypatch) -> None:
+    import {{ cookiecutter.package_name }} as package
+
+    monkeypatch.delattr(package, "estimators", raising=False)
+    monkeypatch.setitem(sys.modules, f"{package.__name__}.estimators", None)  # as a failed import leaves it
+    with pytest.raises(params.ParamsError) as refused:
+        params.validate(project_params)
+    assert str(refused.value).startswith(f"src/{package.__name__}/estimators.py cannot be imported: ")
+    assert "\n" not in str(refused.value)

@@ -175,3 +175,28 @@ def test_a_refused_push_is_one_line_and_opens_no_pull_request(repository: Path, 
     with pytest.raises(propose.GitError, match=r"^pushing branch tune: .*pre-receive hook declined"):
         propose.publish("tune", bundle, "Tuned", body)
     assert [call for call in gh_state(repository)["calls"] if call[0] == "pr"] == []
+
+
+def test_propose_needs_only_the_standard_library(repository: Path) -> None:
+    """The publishing jobs install nothing: the command runs from src/ on the runner's Python."""
+    source = Path(propose.__file__).parents[2]
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", PACKAGE, "propose", "publish", "--help"],
+        env={**os.environ, "PYTHONPATH": str(source)}, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "--bundle" in done.stdout
+
+
+def test_publish_without_gh_is_one_line_and_pushes_nothing(
+    repository: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repository / "params.yaml").write_text("a: 5\n", encoding="utf-8")
+    bundle, body = repository / "b.bundle", repository / "body.md"
+    body.write_text("text\n", encoding="utf-8")
+    propose.commit("tune", "Tune a", bundle, ["params.yaml"])
+    git("switch", "--quiet", "main", cwd=repository)
+    monkeypatch.setattr(propose.shutil, "which", lambda name: None)
+    with pytest.raises(propose.ProposeError, match=r"^GitHub's gh is not on PATH"):
+        propose.publish("tune", bundle, "Tuned", body)
+    assert not git("--git-dir", str(tmp_path / "origin.git"), "branch", "--list", "tune", cwd=tmp_path)

@@ -243,3 +243,43 @@ def test_main_with_missing_target_is_one_line_error(
     err = capsys.readouterr().err
     assert err.startswith("error: target column 'no such column' not found; columns are: ")
     assert err.count("\n") == 1
+
+
+def test_true_or_false_for_a_number_is_refused_and_a_real_flag_is_not() -> None:
+    """YAML reads `n_estimators: yes` as true, which scikit-learn would take as one tree."""
+    with pytest.raises(train.ParamsError) as refused:
+        train.build_estimator("classification", "random_forest", {"random_forest": {"n_estimators": True}}, 0)
+    assert str(refused.value) == (
+        "params.yaml: train.random_forest.n_estimators = true: must not be true or false here: "
+        "write the number or the word it means"
+    )
+    forest = train.build_estimator("classification", "random_forest", {"random_forest": {"bootstrap": False}}, 0)
+    assert forest.bootstrap is False
+    boosting = train.build_estimator(
+        "regression", "gradient_boosting", {"gradient_boosting": {"early_stopping": True}}, 0
+    )
+    assert boosting.early_stopping is True  # 'auto' by default, and true or false by scikit-learn's constraints
+
+
+def test_a_parameter_set_twice_is_refused() -> None:
+    with pytest.raises(train.ParamsError) as refused:
+        train.build_estimator("classification", "linear", {"linear": {"alpha": 100.0, "C": 5.0}}, 0)
+    assert str(refused.value) == "params.yaml: train.linear.C = 5: set by alpha (estimators.linear): give one of them"
+
+
+def test_settings_scikit_learn_refuses_only_when_fitting_are_one_line(
+    task_data: pd.DataFrame, data_settings: dict, params: dict
+) -> None:
+    settings = {**params["train"], "model": "random_forest", "random_forest": {"max_samples": 0.5, "bootstrap": False}}
+    with pytest.raises(train.ParamsError) as refused:
+        train.fit(task_data, data_settings, settings)
+    assert str(refused.value).startswith("params.yaml: train.random_forest: fitting refused the settings: ")
+    assert "\n" not in str(refused.value)
+
+
+def test_every_models_section_is_checked_not_only_the_trained_one(params: dict) -> None:
+    settings = {**params["train"], "model": "random_forest", "gradient_boosting": {"max_iterr": 10}}
+    with pytest.raises(
+        train.ParamsError, match=r"train\.gradient_boosting\.max_iterr = 10: unknown key; did you mean max_iter\?"
+    ):
+        train.check_sections("classification", settings, 0)

@@ -371,3 +371,24 @@ def test_a_bound_too_large_for_the_estimators_is_refused(tuning, run) -> None:
     tuning.save_params()
     code, [line] = run()
     assert code == 2 and f"tune.space.{model}.{key}.high" in line and "a number from -1e+09 to 1e+09" in line, line
+
+
+def test_a_searched_key_train_does_not_hold_is_refused(tuning, run) -> None:
+    model = tuning.params["train"]["model"]
+    tuning.params["tune"]["space"] = {model: {"verbose": {"choices": [0, 1]}}}
+    tuning.save_params()
+    code, [line] = run()
+    assert code == 2
+    assert line == (
+        f"error: params.yaml: tune.space.{model}.verbose: train.{model} has no verbose: add it there with the value "
+        "you train with now, the study's first trial"
+    )
+
+
+def test_scikit_learns_constraints_say_whether_a_range_is_whole_numbers() -> None:
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.linear_model import Ridge
+
+    assert tune.integer_key(RandomForestClassifier(), "min_samples_leaf", {}, {"low": 1, "high": 20})
+    assert tune.integer_key(RandomForestClassifier(), "max_depth", {}, {"low": 2, "high": 16})
+    assert not tune.integer_key(Ridge(), "alpha", {"alpha": 10}, {"low": 1, "high": 100})  # a number, however written

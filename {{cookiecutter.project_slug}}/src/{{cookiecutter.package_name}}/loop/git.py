@@ -35,13 +35,16 @@ def run(
 
     `hide` is (text, shown instead): a remote's URL with credentials is never printed.
     """
-    found = subprocess.run(
-        ["git", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
-    )
+    try:
+        found = subprocess.run(
+            ["git", *args],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})},
+        )
+    except OSError as problem:  # no git on PATH
+        raise error(f"{what or 'git ' + args[0]}: git cannot run: {problem.strerror or problem}") from None
     if found.returncode != 0:
         reason = cause(found.stderr, f"git exited {found.returncode}")
         if hide:

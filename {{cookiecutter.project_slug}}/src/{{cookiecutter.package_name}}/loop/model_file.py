@@ -9,7 +9,8 @@ the trusted types the file itself lists; both can run code. So the project reads
   (a file changed or cut short after registration is refused);
 - every type in it outside skops' defaults must be one of allowed_types(): ALLOWED_TYPES, the types
   a model this project trains holds (tests/unit/test_model_file.py trains every kind to keep the
-  list whole), the classes of the project's features.py and its estimators.TRUSTED_TYPES;
+  list whole), the scikit-learn estimators and transformers the project's features.py defines, and
+  its estimators.TRUSTED_TYPES;
 - skops then builds the model from those types only. Nothing is unpickled.
 
 A refusal is a RegistryError (exit 4) in one line.
@@ -38,12 +39,14 @@ def allowed_types() -> set[str]:
     """The types a registered model may hold besides skops' defaults: this project's code says, never the file."""
     import inspect
 
+    from sklearn.base import BaseEstimator
+
     from .. import estimators, features
 
-    own = {
+    own = {  # the estimators and transformers features.py defines, not any other class of it
         f"{value.__module__}.{value.__qualname__}"
         for value in vars(features).values()
-        if inspect.isclass(value) and value.__module__ == features.__name__
+        if inspect.isclass(value) and value.__module__ == features.__name__ and issubclass(value, BaseEstimator)
     }
     return {*ALLOWED_TYPES, *own, *estimators.TRUSTED_TYPES}
 

@@ -111,9 +111,7 @@ class TrainSettings(Section):
 
     @model_validator(mode="after")
     def models_are_known(self) -> TrainSettings:
-        from .. import estimators
-
-        known = list(estimators.ESTIMATORS)
+        known = list(your_estimators().ESTIMATORS)
         if self.model not in known:
             raise setting_error("train.model", self.model, f"one of {', '.join(known)} (estimators.ESTIMATORS)")
         for key, value in (self.model_extra or {}).items():
@@ -362,8 +360,19 @@ def describe(error: dict[str, Any]) -> str:
     return f"{key} = {shown(error['input'])}: must be {allowed_words(loc)}"
 
 
+def your_estimators() -> Any:
+    """The project's estimators.py (train.model names one of its functions), or ParamsError saying why not."""
+    try:
+        from .. import estimators
+    except Exception as error:  # your file: a missing library, a typo; one line, not a traceback
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ParamsError(f"src/{__package__.split('.')[0]}/estimators.py cannot be imported: {reason}") from None
+    return estimators
+
+
 def validate(raw: dict[str, Any], source: str = "params.yaml") -> dict[str, Any]:
     """Return the params as plain dicts with defaults filled in, or raise ParamsError naming one problem."""
+    your_estimators()
     try:
         return Params.model_validate(raw).model_dump(by_alias=True)
     except ValidationError as error:

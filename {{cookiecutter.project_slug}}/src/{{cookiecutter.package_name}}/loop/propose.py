@@ -15,6 +15,7 @@ Tuning, data refresh and template updates all end the same way, in two steps run
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -47,7 +48,10 @@ def commit(branch: str, message: str, bundle: Path, paths: list[str], extra_refs
 
 
 def gh(*args: str) -> str:
-    found = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
+    try:
+        found = subprocess.run(["gh", *args], capture_output=True, text=True, check=False)
+    except OSError as problem:
+        raise ProposeError(f"gh {args[0]} {args[1]}: GitHub's gh cannot run: {problem.strerror or problem}") from None
     if found.returncode != 0:
         reason = " ".join(found.stderr.split()) or f"gh exited {found.returncode}"
         raise ProposeError(f"gh {args[0]} {args[1]}: {reason}")
@@ -69,6 +73,8 @@ def last_line(text: str) -> str:
 
 def publish(branch: str, bundle: Path, title: str, body: Path, refs: tuple[str, ...] = ()) -> str:
     """Push `branch` (and `refs`, as SOURCE:DESTINATION) from the bundle, then open or update its pull request."""
+    if shutil.which("gh") is None:  # before anything is pushed: a branch with no pull request is half a proposal
+        raise ProposeError("GitHub's gh is not on PATH: it opens the pull request (https://cli.github.com)")
     if not bundle.is_file():
         raise ProposeError(f"{bundle}: no bundle; the job that commits the branch did not write one")
     if not body.is_file():

@@ -47,7 +47,7 @@ from .registry import (
 from .rows import fingerprints, to_bytes
 
 # What every registered model needs at serving time; serving_requirements adds what its objects import.
-SERVING_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy")
+SERVING_REQUIREMENTS = ("scikit-learn", "pandas", "numpy", "scipy", "skops")  # skops: the model's file format
 
 
 def model_objects(model: Any) -> list[Any]:

@@ -20,9 +20,6 @@ from .data import DataError, read_table, split_target
 from .errors import fail
 from .params import ParamsError, load_params, section, shown
 
-# Keys of train that are not a model's section.
-TRAIN_KEYS = frozenset({"model", "seed", "max_categories", "text_max_features", "min_category_rows"})
-
 
 def models() -> tuple[str, ...]:
     """The names train.model may take: the project's estimators.ESTIMATORS."""
@@ -62,24 +59,60 @@ def configure(task: str, model: str, options: dict[str, Any], seed: int) -> Any:
         arguments, parameters = settable(factory, default)
     except Exception as error:  # the project's own function: say which one failed, in one line
         raise SettingRefused(None, f"estimators.{model} failed: {type(error).__name__}: {error}") from None
-    for key in options:
+    for key, value in options.items():
         if key not in arguments | parameters:
             close = difflib.get_close_matches(str(key), sorted(arguments | parameters), n=1)
             hint = f"did you mean {close[0]}? " if close else ""
             names = ", ".join(sorted(arguments) + sorted(parameters))
             raise SettingRefused(str(key), f"unknown key; {hint}allowed keys of {type(default).__name__}: {names}")
+        if isinstance(value, bool) and not takes_a_flag(default, factory, key):
+            # YAML reads yes, no, on and off as true and false; scikit-learn takes True as the integer 1.
+            raise SettingRefused(str(key), "must not be true or false here: write the number or the word it means")
+    given = {key: value for key, value in options.items() if key in arguments}
     try:
-        estimator = factory(classification, **{key: value for key, value in options.items() if key in arguments})
+        estimator = factory(classification, **given)
         fixed = {key: value for key, value in options.items() if key not in arguments}
-        if "random_state" in parameters and "random_state" not in fixed:
+        # A parameter the function sets from its own arguments (linear: C from alpha) is not set twice.
+        before = default.get_params(deep=False)
+        derived = {key for key, value in estimator.get_params(deep=False).items() if not same(value, before[key])}
+        for key in sorted(derived & set(fixed)):
+            raise SettingRefused(str(key), f"set by {', '.join(sorted(given))} (estimators.{model}): give one of them")
+        if "random_state" in parameters and "random_state" not in options:
             fixed["random_state"] = seed
         estimator.set_params(**fixed)
         check = getattr(estimator, "_validate_params", None)  # scikit-learn's own constraints (1.2+)
         if callable(check):
             check()
+    except SettingRefused:
+        raise
     except Exception as error:  # a value the function or the estimator refuses
         raise SettingRefused(None, " ".join(str(error).split()) or type(error).__name__) from None
     return estimator
+
+
+def same(first: Any, second: Any) -> bool:
+    try:
+        return bool(first == second)
+    except Exception:  # arrays and other values without a single truth value
+        return first is second
+
+
+def takes_a_flag(default: Any, factory: Any, key: str) -> bool:
+    """Whether the key may be true or false: its default is, or scikit-learn's constraints allow it."""
+    if key in default.get_params(deep=False):
+        if isinstance(default.get_params(deep=False)[key], bool):
+            return True
+        constraints = getattr(type(default), "_parameter_constraints", {}).get(key, [])
+        return "boolean" in constraints or bool in constraints
+    parameter = inspect.signature(factory).parameters.get(key)
+    return parameter is not None and isinstance(parameter.default, bool)
+
+
+def check_sections(task: str, settings: dict[str, Any], seed: int) -> None:
+    """Check the keys of every model's section of train, not only the one trained: a misspelt key waits for no one."""
+    for model in models():
+        if isinstance(settings.get(model), dict):
+            build_estimator(task, model, settings, seed)
 
 
 def build_estimator(task: str, model: str, settings: dict[str, Any], seed: int) -> Any:
@@ -118,7 +151,11 @@ def fit(frame: pd.DataFrame, data: dict[str, Any], settings: dict[str, Any]) -> 
     """Fit the pipeline on a training frame that includes the target column."""
     features, target = split_target(frame, data["target"])
     pipeline = build_pipeline(features, data["task"], settings)
-    return pipeline.fit(features, target)
+    try:
+        return pipeline.fit(features, target)
+    except (ValueError, TypeError) as error:  # settings scikit-learn checks only together, when it fits
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise ParamsError(f"params.yaml: train.{settings['model']}: fitting refused the settings: {reason}") from None
 
 
 def check_validation(path: str | Path) -> None:
@@ -143,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         check_validation(args.validation)
         params = load_params(args.params)
+        check_sections(section(params, "data")["task"], section(params, "train"), section(params, "train")["seed"])
         pipeline = fit(read_table(args.train), section(params, "data"), section(params, "train"))
     except (DataError, ParamsError) as error:
         return fail(error, 2)

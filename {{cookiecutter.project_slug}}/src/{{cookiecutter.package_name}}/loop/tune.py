@@ -68,6 +68,14 @@ def dimensions(params: dict[str, Any], source: str | Path = "params.yaml") -> tu
             f"{source}: tune.space.{model} is empty or missing: give at least one key of train.{model} "
             "as {low: .., high: ..} or {choices: [..]}"
         )
+    current = params["train"].get(model) or {}
+    for key in space:
+        if key not in current:
+            # The study's first trial is the values train.<model> holds, and --apply writes into them.
+            raise ParamsError(
+                f"{source}: tune.space.{model}.{key}: train.{model} has no {key}: add it there with the value "
+                "you train with now, the study's first trial"
+            )
     return model, space
 
 
@@ -90,20 +98,31 @@ def check_space(space: dict[str, Any], train: dict[str, Any], task: str, source:
                     raise ParamsError(f"{source}: {where}: {error.reason}") from None
 
 
-def integer_key(model: str, key: str, current: dict[str, Any], spec: dict[str, Any]) -> bool:
-    """Whether a range is searched over integers: both bounds are integers and the value is not a fraction."""
+def integer_key(estimator: Any, key: str, current: dict[str, Any], spec: dict[str, Any]) -> bool:
+    """Whether a range is searched over integers: scikit-learn's constraints on the key allow integers and
+    no fractions; for an estimator without them, both bounds and the current value are integers."""
+    from numbers import Integral, Real
+
+    intervals = [
+        constraint
+        for constraint in getattr(type(estimator), "_parameter_constraints", {}).get(key, [])
+        if hasattr(constraint, "type") and hasattr(constraint, "left")
+    ]
+    if intervals:
+        kinds = {constraint.type for constraint in intervals}
+        return Integral in kinds and Real not in kinds
     bounds = (spec["low"], spec["high"])
     if not all(isinstance(bound, int) and not isinstance(bound, bool) for bound in bounds):
         return False
     return not isinstance(current.get(key), float)
 
 
-def suggest(trial: Any, model: str, current: dict[str, Any], key: str, spec: dict[str, Any]) -> Any:
+def suggest(trial: Any, estimator: Any, current: dict[str, Any], key: str, spec: dict[str, Any]) -> Any:
     """Ask the trial for a value of one dimension."""
     if "choices" in spec:
         return trial.suggest_categorical(key, spec["choices"])
     log = bool(spec.get("log", False))
-    if integer_key(model, key, current, spec):
+    if integer_key(estimator, key, current, spec):
         return trial.suggest_int(key, int(spec["low"]), int(spec["high"]), log=log)
     return trial.suggest_float(key, float(spec["low"]), float(spec["high"]), log=log)
 
@@ -136,7 +155,7 @@ def cross_validated(frame: Any, params: dict[str, Any], settings: dict[str, Any]
 
 def with_values(train: dict[str, Any], model: str, values: dict[str, Any]) -> dict[str, Any]:
     settings = copy.deepcopy(train)
-    settings[model] = {**settings[model], **values}
+    settings[model] = {**(settings.get(model) or {}), **values}
     return settings
 
 
@@ -190,11 +209,14 @@ def run_trials(study: Any, params: dict[str, Any], frame: Any, share: int, worke
 
     ran = []
     interrupt = Interrupt()
+    from .train import configure
+
+    estimator = configure(params["data"]["task"], model, current, 0)  # its constraints tell integers from numbers
 
     def objective(trial: Any) -> float:
         ran.append(trial.number)
         with interrupt.immediate():
-            values = {key: suggest(trial, model, current, key, spec) for key, spec in space.items()}
+            values = {key: suggest(trial, estimator, current, key, spec) for key, spec in space.items()}
             trial.set_user_attr("worker", worker)
             scores = cross_validated(frame, params, with_values(train, model, values))
             trial.set_user_attr("fold_scores", scores)
