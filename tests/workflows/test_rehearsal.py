@@ -382,6 +382,10 @@ def test_ci_lints_and_tests_on_a_pull_request(rehearsal):
     repo.commit("docs-only", "Say hello", {"NOTES.md": "hello\n"})
     run = rehearsal.run("ci.yml", pull_request(repo, state, "docs-only", 3))
     assert run.conclusion == "success", ok(run)
-    assert {job.id: job.result for job in run.jobs.values()} == {"lint": "success", "test": "success"}
+    jobs = {job.id: job.result for job in run.jobs.values()}
+    assert jobs == {"lint": "success", "test": "success", "test-slow": "success"}
+    fast, slow = run.jobs["test"].step("Run the fast tests"), run.jobs["test-slow"].step("Run the slow tests")
+    assert "deselected" not in fast.log and " passed" in fast.log, fast.log[-2000:]  # -m "not slow": none of them
+    assert " passed, " in slow.log and "deselected" in slow.log, slow.log[-2000:]  # only the tests marked slow
     scripts = run.jobs["test"].step("Test the workflows' scripts")
     assert scripts.outcome == "success" and "# fail 0" in scripts.log, scripts.log[-3000:]
