@@ -2,12 +2,12 @@
 
 `build_preprocessor` returns the first step of the saved Pipeline, so the registered model takes
 the raw columns: numbers are imputed (and scaled for the models in estimators.SCALED), categories
-are one-hot encoded (rare and unseen values share an "infrequent" column), times become days since
+are read as text and one-hot encoded (rare and unseen values share an "infrequent" column), times become days since
 1970, hour, weekday and month (DatetimeFeatures), and free text becomes TF-IDF features.
 `feature_kinds` says which column is which (loop/kinds.py decides, as it does for the suite and
 drift). The loop calls these two functions and nothing else here; their signatures are the contract.
 
-A scikit-learn transformer defined here and saved in the model (DatetimeFeatures) is trusted when a
+A scikit-learn transformer defined here and saved in the model (CategoriesAsText, DatetimeFeatures) is trusted when a
 registered model is read back (loop/model_file.py), which rebuilds it from the registry's copy of
 its settings and runs it: keep such classes to computing features from their input. Registered
 models name them by this module's path, so never change what an existing class computes (the
@@ -55,6 +55,9 @@ def build_preprocessor(
             make_pipeline(
                 # A CSV cell gives NaN, a served JSON null gives None: both are missing. NaN goes
                 # first, because an imputer for None refuses input that still holds NaN.
+                # True/False with gaps arrive as objects mixing bools and NaN: as text, every value
+                # is one kind, whichever chunk or request it comes in.
+                CategoriesAsText(),
                 SimpleImputer(strategy="constant", fill_value="missing"),
                 SimpleImputer(missing_values=None, strategy="constant", fill_value="missing"),
                 # Values on fewer than min_category_rows training rows share one column, and a
@@ -76,6 +79,30 @@ def build_preprocessor(
         )
         transformers.append((f"text {column}", text, [column]))
     return ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0)
+
+
+class CategoriesAsText(TransformerMixin, BaseEstimator):
+    """Write every present category value as text (True -> "True"); missing values stay missing.
+
+    A column of true/false with gaps holds Python bools and NaN, which the encoder cannot sort
+    together once the gaps are filled with "missing"; a file read in chunks gives the same column as
+    bools in one chunk and objects in the next. As text, the values are the same in every case.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> CategoriesAsText:
+        frame = pd.DataFrame(X)
+        self.n_features_in_ = frame.shape[1]
+        self.columns_ = [str(column) for column in frame.columns]
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        frame = pd.DataFrame(X)
+        text = frame.to_numpy(dtype=object).astype(str).astype(object)
+        text[frame.isna().to_numpy()] = np.nan
+        return text
+
+    def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
+        return np.array(list(input_features) if input_features is not None else self.columns_, dtype=object)
 
 
 class DatetimeFeatures(TransformerMixin, BaseEstimator):

@@ -151,6 +151,12 @@ class RefreshSettings(Section):
     demo_rows: Count
 
 
+class ScoreSettings(Section):
+    source: Name
+    output: Name
+    chunk_rows: Count
+
+
 class GateSettings(Section):
     metric: Metric
     threshold: Annotated[float | None, Field(allow_inf_nan=False), Allowed("a finite number, or null for none")]
@@ -222,6 +228,7 @@ class Params(Section):
     # Optional: a project made before tuning existed has no such section (`make tune` asks for it).
     tune: TuneSettings | None = None
     refresh: RefreshSettings | None = None  # optional too: `make refresh` asks for it
+    score: ScoreSettings | None = None  # optional too: `make score` asks for it
     gate: GateSettings
     register_: RegisterSettings = Field(alias="register")  # `register` is a name BaseModel already has
     drift: DriftSettings
