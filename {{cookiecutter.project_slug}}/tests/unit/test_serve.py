@@ -17,7 +17,7 @@ import pytest
 import yaml
 from test_serving import TARGET, registered  # noqa: F401  (the fixture: a champion registered through the command)
 
-from {{ cookiecutter.package_name }}.loop import PACKAGE, cli, predict, serve
+from {{ cookiecutter.package_name }}.loop import PACKAGE, chosen, cli, serve
 from {{ cookiecutter.package_name }}.loop.registry import connect
 
 
@@ -27,11 +27,11 @@ def champion(project, registered: Callable[[str], str], task: str) -> str:  # no
 
 
 def test_export_writes_its_own_mlmodel_whatever_the_downloaded_one_names(project, champion, tmp_path: Path) -> None:
-    chosen = predict.choose(project.params, None, None, keep=tmp_path / "registered")
-    downloaded = yaml.safe_load((chosen.folder / "MLmodel").read_text())
+    picked = chosen.choose(project.params, None, None, keep=tmp_path / "registered")
+    downloaded = yaml.safe_load((picked.folder / "MLmodel").read_text())
     downloaded["flavors"]["python_function"]["loader_module"] = "os"  # what a changed registry branch could say
-    (chosen.folder / "MLmodel").write_text(yaml.safe_dump(downloaded))
-    folder = serve.export(chosen, tmp_path / "served")
+    (picked.folder / "MLmodel").write_text(yaml.safe_dump(downloaded))
+    folder = serve.export(picked, tmp_path / "served")
     written = yaml.safe_load((folder / "MLmodel").read_text())
     assert written["flavors"]["python_function"]["loader_module"] == "mlflow.sklearn"
     assert written["flavors"]["sklearn"]["serialization_format"] == "skops"

@@ -16,11 +16,13 @@ from typing import Any
 
 import pandas as pd
 
+from .chosen import PREDICTION, Chosen, choose, model_columns
 from .data import DataError, read_table, split_target
 from .errors import fail, output
 from .markdown import code_span, escape_cell
 from .params import ParamsError, load_params, section
-from .predict import PREDICTION, SIDECAR, Chosen, choose, model_columns, run, score
+from .predict import run, score
+from .predict_output import SIDECAR
 from .registry import RegistryError
 
 OUT = Path("reports/score")

@@ -22,10 +22,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .chosen import Chosen, choose
 from .data import DataError
 from .errors import fail
 from .params import ParamsError, load_params
-from .predict import Chosen, choose
 from .register import ALLOW_LOADING
 from .registry import RegistryError
 
