@@ -62,6 +62,8 @@ TRACKING_SCHEMES = ("http://", "https://", "databricks", "sqlite:///", "postgres
 MIN_ROWS = 50
 # More classes than this is almost always a quantity or an identifier, not a label.
 MAX_CLASSES = 50
+# The answers that are cron expressions: drift.yml's and score.yml's schedules.
+SCHEDULES = ("drift_schedule", "score_schedule")
 CRON_FIELDS = [  # name, low, high, names allowed in place of numbers
     ("minute", 0, 59, []),
     ("hour", 0, 23, []),
@@ -162,18 +164,23 @@ def check_cron_field(text: str, name: str, low: int, high: int, names: list[str]
     return None
 
 
-def check_cron(answers: dict) -> list[str]:
-    schedule = str(answers.get("drift_schedule", ""))
+def check_cron(answers: dict, name: str) -> list[str]:
+    """Return why the cron expression of answer `name` is invalid (one line), or nothing."""
+    schedule = str(answers.get(name, ""))
     fields = schedule.split()
     if len(fields) != 5:
         return [
             (
-                f"drift_schedule={schedule!r}: a cron expression needs 5 fields "
+                f"{name}={schedule!r}: a cron expression needs 5 fields "
                 "(minute hour day-of-month month day-of-week), e.g. '0 6 * * 1'"
             )
         ]
     problems = [check_cron_field(text, *spec) for text, spec in zip(fields, CRON_FIELDS, strict=True)]
-    return [f"drift_schedule={schedule!r}: {problem}" for problem in problems if problem]
+    return [f"{name}={schedule!r}: {problem}" for problem in problems if problem]
+
+
+def check_schedules(answers: dict) -> list[str]:
+    return [error for name in SCHEDULES for error in check_cron(answers, name)]
 
 
 def check_remote(answers: dict) -> list[str]:
@@ -310,7 +317,7 @@ def _is_number(text: str) -> bool:
         return False
 
 
-CHECKS = (check_choices, check_names, check_metric, check_cron, check_remote, check_tracking_uri, check_csv)
+CHECKS = (check_choices, check_names, check_metric, check_schedules, check_remote, check_tracking_uri, check_csv)
 
 
 def validate(answers: dict) -> list[str]:

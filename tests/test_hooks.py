@@ -71,6 +71,15 @@ REJECTED = {  # id: (answers, words the error line must contain)
     "cron month range": ({"drift_schedule": "0 0 * 13 *"}, "month field '13' is invalid"),
     "cron zero step": ({"drift_schedule": "*/0 * * * *"}, "minute field '*/0' is invalid"),
     "cron words": ({"drift_schedule": "every monday"}, "needs 5 fields"),
+    "score cron four fields": (
+        {"score_schedule": "0 5 * *"},
+        "score_schedule='0 5 * *': a cron expression needs 5 fields",
+    ),
+    "score cron hour range": (
+        {"score_schedule": "0 24 * * *"},
+        "score_schedule='0 24 * * *': hour field '24' is invalid",
+    ),
+    "score cron day name": ({"score_schedule": "0 5 * * someday"}, "day of week field 'someday' is invalid"),
     "metric wrong task": ({"primary_metric": "r2"}, "primary_metric='r2': does not fit task='classification'"),
     "threshold above range": ({"metric_threshold": "1.5"}, "metric_threshold='1.5': outside the range of roc_auc"),
     "threshold not number": ({"metric_threshold": "high"}, "metric_threshold='high': not a number"),
@@ -156,8 +165,16 @@ def default_answers() -> dict:
 @pytest.mark.parametrize(
     "schedule", ["0 6 * * 1", "*/15 * * * *", "0 0 1 jan,jul *", "30 2 * * mon-fri", "0 0-23/2 * * 0"]
 )
-def test_valid_cron_is_accepted(schedule):
-    assert pre_gen.check_cron({"drift_schedule": schedule}) == []
+@pytest.mark.parametrize("name", pre_gen.SCHEDULES)
+def test_valid_cron_is_accepted(schedule, name):
+    assert pre_gen.check_cron({name: schedule}, name) == []
+
+
+def test_each_schedule_is_reported_under_its_own_name():
+    answers = {**default_answers(), "drift_schedule": "0 6 * * 9", "score_schedule": "0 5 * * 9"}
+    errors = pre_gen.validate(answers)
+    assert [error.split("=", 1)[0] for error in errors] == ["drift_schedule", "score_schedule"]
+    assert all("day of week field '9' is invalid" in error for error in errors)
 
 
 def test_every_rule_reports_one_line_per_bad_answer():

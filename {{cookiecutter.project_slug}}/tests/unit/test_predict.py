@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from test_serving import TARGET, registered  # noqa: F401  (the fixture: a champion registered through the command)
 
-from {{ cookiecutter.package_name }}.loop import cli, predict, profile, score
+from {{ cookiecutter.package_name }}.loop import cli, predict, profile, score, train
 from {{ cookiecutter.package_name }}.loop.registry import connect
 
 INPUT = "incoming/batch.csv"
@@ -69,6 +69,28 @@ def test_the_champion_scores_a_messy_batch_in_chunks_as_it_scores_it_whole(proje
             np.testing.assert_allclose(whole[f"probability_{name}"], probabilities[:, position], atol=1e-12)
     else:
         assert [column for column in chunked.columns if column.startswith("probability_")] == []
+
+
+def test_a_chunk_of_number_like_categories_is_read_as_the_whole_file_is(project, make_frame, task) -> None:
+    import joblib
+
+    frame = make_frame(task, rows=160, seed=5)
+    frame.insert(0, "plan", np.array(["1", "2", "B"])[np.arange(len(frame)) % 3])
+    frame.loc[::10, "plan"] = None
+    signal = (frame["plan"] == "1").to_numpy()  # the plan decides the target: a misread plan shows
+    frame[TARGET] = np.where(signal, "churned", "stayed") if task == "classification" else np.where(signal, 100.0, 0.0)
+    project.params["data"] = {"task": task, "target": TARGET}
+    project.save_params()
+    project.write_csv(frame, "data/prepared/train.csv")
+    Path("models").mkdir()
+    model = train.fit(frame, project.params["data"], project.params["train"])
+    joblib.dump(model, "models/model.joblib")
+    assert profile.main(["--data", "data/prepared/train.csv", "--suite", "expectations/suite.json"]) == 0
+    batch = frame.drop(columns=[TARGET]).sort_values("plan", key=lambda plan: plan == "B", kind="stable")
+    project.write_csv(batch, INPUT)  # the first chunks hold only "1", "2" and gaps: numbers to a reader that guesses
+    assert run("--output", "out/p.csv", "--model", "models/model.joblib", "--chunk-rows", "10") == 0
+    expected = model.predict(pd.read_csv(INPUT))
+    assert pd.read_csv("out/p.csv")["prediction"].astype(str).tolist() == pd.Series(expected).astype(str).tolist()
 
 
 def test_the_sidecar_names_the_version_its_registry_hash_and_the_input(project, champion) -> None:

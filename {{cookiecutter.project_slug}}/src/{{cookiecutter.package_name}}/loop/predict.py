@@ -25,7 +25,7 @@ from .chosen import PREDICTION, PROBABILITY, Chosen, check_columns, choose, mode
 from .data import DataError
 from .errors import fail
 from .params import ParamsError, load_params, section
-from .predict_input import InputTable, PredictError, check_chunk, feature_kinds_of
+from .predict_input import TEXT_KINDS, InputTable, PredictError, check_chunk, feature_kinds_of
 from .predict_output import SIDECAR, Destination, Writer
 from .registry import RegistryError
 
@@ -75,6 +75,7 @@ def run(params: dict[str, Any], args: argparse.Namespace, chosen: Chosen | None 
     kinds = feature_kinds_of(load_suite(args.suite), data["target"])
     chosen = chosen or choose(params, args.version, args.model)
     features = model_columns(chosen.model, kinds)
+    table.text_columns = {name for name in features if kinds.get(name) in TEXT_KINDS}
     if table.is_local:
         check_columns(table.columns(), features, args.input)
     with destination.writer() as writer, progress(table.total_rows) as bar:

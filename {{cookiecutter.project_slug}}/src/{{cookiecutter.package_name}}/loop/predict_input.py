@@ -24,6 +24,7 @@ from .data import DataError
 
 CSV, PARQUET = (".csv",), (".parquet", ".pq")
 TRUE_FALSE = {"true", "false", "1", "0", "1.0", "0.0"}
+TEXT_KINDS = {"categorical", "text", "datetime"}  # kinds whose values a whole-file CSV read keeps as text
 REMOTE = {"http", "https", "s3", "gs", "gcs", "az", "abfs"}
 
 
@@ -93,6 +94,9 @@ class InputTable:
     total_rows: int | None = None
     sha256: str = ""
     hashed: str = "file bytes"
+    # Columns read as text from CSV, as a whole-file read gives them: a chunk whose values all look
+    # like numbers ("1", "2", gaps) must not turn into floats ("1.0") that the model never saw.
+    text_columns: set[str] = field(default_factory=set)
 
     @property
     def is_local(self) -> bool:
@@ -136,7 +140,7 @@ class InputTable:
                 yield frame.iloc[start : start + self.chunk_rows].reset_index(drop=True)
             return
         for path in self.paths:
-            yield from file_chunks(path, self.chunk_rows)
+            yield from file_chunks(path, self.chunk_rows, self.text_columns)
 
 
 def header(path: Path) -> list[str]:
@@ -150,7 +154,7 @@ def header(path: Path) -> list[str]:
         raise PredictError(f"input {path}: cannot be read as {path.suffix[1:]}: {one_line(error)}") from None
 
 
-def file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def file_chunks(path: Path, chunk_rows: int, text_columns: set[str] = frozenset()) -> Iterator[pd.DataFrame]:
     try:
         if path.suffix.lower() in PARQUET:
             import pyarrow.parquet
@@ -158,7 +162,8 @@ def file_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
             for batch in pyarrow.parquet.ParquetFile(path).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
         else:
-            with pd.read_csv(path, chunksize=chunk_rows) as reader:
+            text = {column: str for column in header(path) if column in text_columns}
+            with pd.read_csv(path, chunksize=chunk_rows, dtype=text) as reader:
                 yield from reader
     except PredictError:
         raise
