@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from conftest import write_card
 
 from {{ cookiecutter.package_name }}.loop import aliases, gate, metrics, register, registry, train
 from {{ cookiecutter.package_name }}.loop.cli import main
@@ -123,6 +124,7 @@ def decision(
         Path(f"gate{variant}.json").write_text(json.dumps(found), encoding="utf-8")
         args = ["--model", f"models/m{variant}.joblib", "--holdout", "data/prepared/holdout.csv"]
         args += ["--train", "data/prepared/train.csv"]
+        args += write_card(project.params, f"models/m{variant}.joblib", f"card{variant}.json")
         return [*args, "--gate", f"gate{variant}.json", "--metrics", "metrics.json"]
 
     return write

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from test_serving import TARGET, registered  # noqa: F401  (the fixture: a champion registered through the command)
+from conftest import TARGET
 
 from {{ cookiecutter.package_name }}.loop import cli, predict, profile, score, train
 from {{ cookiecutter.package_name }}.loop.registry import connect
@@ -30,7 +30,7 @@ def one_error(captured: pytest.CaptureFixture[str]) -> str:
 
 
 @pytest.fixture
-def champion(project, registered: Callable[[str], str], task: str) -> dict[str, Any]:  # noqa: F811
+def champion(project, registered: Callable[[str], str], task: str) -> dict[str, Any]:
     """A registered champion, the suite of its training rows, and a messy batch of rows to score."""
     name = registered(task)
     assert profile.main(["--data", "data/prepared/train.csv", "--suite", "expectations/suite.json"]) == 0

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import pytest
 import yaml
+from conftest import write_card
 
 from {{ cookiecutter.package_name }}.loop import gate, metrics, register, train
 
@@ -110,7 +111,9 @@ def candidate(project, task_data: pd.DataFrame, data_settings: dict) -> Callable
         decision = {"passed": passed, "metric": metric, "candidate": 0.5, "champion": champion}
         decision["model_md5"] = gate.file_md5("models/model.joblib")
         Path("gate.json").write_text(json.dumps(decision), encoding="utf-8")
+        card = write_card(project.params)
         return [
+            *card,
             "--model",
             "models/model.joblib",
             "--holdout",
@@ -208,3 +211,45 @@ def test_main_gates_again_when_the_champion_moved(
     assert f"champion moved from vNone to v{champion} since the gate ran; gating again" in captured.out
     assert captured.err.endswith("error: the candidate fails the gate against the new champion; nothing registered\n")
     assert len(client.search_model_versions(f"name = '{name}'")) == 1
+
+
+def test_main_logs_the_model_card_with_the_version(
+    client: Any, candidate: Callable[..., list[str]], project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = candidate()
+    Path(".cookiecutter.json").write_text(json.dumps({"project_name": "Churn <b>", "description": "@team"}))
+    assert register.main([*args, *write_card(project.params)]) == 0
+    name = project.params["register"]["model_name"]
+    run_id = client.get_model_version(name, "1").run_id
+    assert sorted(entry.path for entry in client.list_artifacts(run_id, "card")) == [
+        "card/model-card.json",
+        "card/model-card.md",
+    ]
+    folder = Path(client.download_artifacts(run_id, "card", str(project.root / "downloaded")))
+    text = (folder / "model-card.md").read_text(encoding="utf-8")
+    assert text.startswith(f"# Model card: {name} version 1\n")
+    assert "Churn &lt;b&gt;: @&#8203;team" in text and "## Known limits" in text
+    document = json.loads((folder / "model-card.json").read_text(encoding="utf-8"))
+    assert document["model"]["version"] == "1" and document["model_md5"] == gate.file_md5("models/model.joblib")
+    assert document["gate"]["passed"] is True and document["gate"]["allow_leakage"] is False
+
+
+def test_main_refuses_the_card_of_another_model(
+    client: Any, candidate: Callable[..., list[str]], project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = candidate()
+    assert register.main([*args, *write_card(project.params, model_md5="0" * 32)]) == 1
+    assert capsys.readouterr().err == (
+        "error: reports/card.json is the card of another model, not this one's; run `dvc repro`; nothing registered\n"
+    )
+    assert client.search_registered_models() == []
+
+
+def test_main_without_a_card_registers_nothing(
+    client: Any, candidate: Callable[..., list[str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert register.main([*candidate(), "--card", "absent.json"]) == 1
+    assert capsys.readouterr().err == (
+        "error: absent.json is missing: the evaluate stage writes it (run `make repro`); nothing registered\n"
+    )
+    assert client.search_registered_models() == []

@@ -135,6 +135,50 @@ def test_images_of_another_run_are_never_shown_as_this_ones(project, monkeypatch
     assert not Path("reports/report-images").exists()
 
 
+def write_card(model_md5: str) -> None:
+    """A model card's numbers with hostile names, and its chart, as evaluate writes them."""
+    worst = [{"value": "<script>x</script>", "rows": 12, "metric": 0.5}, {"value": None, "rows": 10, "metric": 0.6}]
+    column = {
+        "column": HOSTILE,
+        "worst": worst,
+        "undefined": [{"value": "@octocat", "rows": 11, "why": "one class only"}],
+    }
+    importance = {"metric": "roc_auc", "rows": 2, "repeats": 5, "seed": 42, "columns": [
+        {"column": "leak|<b>", "mean": 0.4, "std": 0.01}, {"column": "b", "mean": 0.0, "std": 0.0}]}  # fmt: skip
+    card = {"model_md5": model_md5, "importance": importance, "slices": {"metric": "roc_auc", "overall": 0.9}}
+    card["slices"]["columns"] = [column]
+    write("reports/card.json", json.dumps(card))
+    Path("reports/plots").mkdir(parents=True, exist_ok=True)
+    Path("reports/plots/importance.png").write_bytes(PNG + b"importance")
+
+
+def test_the_model_card_section_shows_this_runs_card_escaped(project, monkeypatch):
+    write_run()
+    write_card(md5(Path("models/model.joblib")))
+
+    written = run_report(monkeypatch)
+
+    assert "### Model card" in written and "did not run" not in written.split("### Model card")[1].split("###")[0]
+    assert "| leak\\|&lt;b&gt; | 0.4000 | 0.0100 |" in written
+    assert "| `<script>x</script>` | 12 | 0.5000 |" in written and "| _(missing)_ | 10 | 0.6000 |" in written
+    assert "| `@octocat` | 11 | undefined (one class only) |" in written
+    assert "<script" not in written.replace("`<script>x</script>`", "")
+    assert (Path("reports/report-images") / "importance.png").read_bytes() == PNG + b"importance"
+
+
+def test_the_card_of_another_model_did_not_run(project, monkeypatch):
+    write_run()
+    write_card("0" * 32)
+
+    written = run_report(monkeypatch)
+
+    assert "### ⏸ Model card: did not run" in written
+    assert "`reports/card.json` is the card of another model than the one this run's gate judged." in written
+    assert not (Path("reports/report-images") / "importance.png").exists()
+    Path("reports/card.json").unlink()
+    assert "`reports/card.json` does not exist" in run_report(monkeypatch)
+
+
 def test_results_without_input_hashes_did_not_run(project, monkeypatch):
     write("reports/gate.json", json.dumps({"passed": True, "reasons": ["stale"]}))
     write("reports/validation/summary.json", json.dumps({"success": True, "evaluated": 5, "rows": 2}))

@@ -15,14 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from test_serving import TARGET, registered  # noqa: F401  (the fixture: a champion registered through the command)
+from conftest import TARGET
 
 from {{ cookiecutter.package_name }}.loop import PACKAGE, chosen, cli, serve
 from {{ cookiecutter.package_name }}.loop.registry import connect
 
 
 @pytest.fixture
-def champion(project, registered: Callable[[str], str], task: str) -> str:  # noqa: F811
+def champion(project, registered: Callable[[str], str], task: str) -> str:
     return registered(task)
 
 

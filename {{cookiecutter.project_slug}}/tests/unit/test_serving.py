@@ -7,7 +7,6 @@ The run also carries what a reviewer needs.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,44 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.loop import gate, register, train
+from {{ cookiecutter.package_name }}.loop import gate
 
 TARGET = "target value"
 pytestmark = pytest.mark.filterwarnings("ignore:Hint. Inferred schema contains integer column:UserWarning")
-
-
-@pytest.fixture
-def registered(project, client: Any, make_frame: Callable[..., pd.DataFrame]) -> Callable[[str], str]:
-    """Train on a synthetic table of the given task, register it through the command; return the model name."""
-    import joblib
-
-    def run(task: str) -> str:
-        frame = make_frame(task, rows=160, seed=3)
-        frame.insert(0, "paperless billing", np.arange(len(frame)) % 3 == 0)  # a bool column
-        signed_up = pd.Timestamp("2024-01-01") + pd.to_timedelta(np.arange(len(frame)) * 7, unit="h")
-        frame.insert(1, "signed up", signed_up.strftime("%Y-%m-%d %H:%M:%S").where(np.arange(len(frame)) % 9 > 0))
-        frame.insert(2, "zone", [f"zone {number % 30}" for number in range(len(frame))])  # 30 values, repeated
-        project.params["data"] = {"task": task, "target": TARGET}
-        project.params["gate"]["metric"] = "roc_auc" if task == "classification" else "r2"
-        project.save_params()
-        project.write_csv(frame.tail(60), "data/prepared/holdout.csv")
-        project.write_csv(frame.head(100), "data/prepared/train.csv")
-        Path("models").mkdir(exist_ok=True)
-        joblib.dump(train.fit(frame.head(100), project.params["data"], project.params["train"]), "models/model.joblib")
-        Path("reports/plots").mkdir(parents=True, exist_ok=True)
-        Path("reports/plots/residuals.png").write_bytes(b"\x89PNG\r\n\x1a\n")
-        Path("reports/validation").mkdir(parents=True, exist_ok=True)
-        Path("reports/validation/summary.json").write_text(json.dumps({"success": True}), encoding="utf-8")
-        Path("reports/metrics.json").write_text(json.dumps({"r2": 0.5, "roc_auc": 0.5}), encoding="utf-8")
-        decision = {"passed": True, "metric": project.params["gate"]["metric"], "candidate": 0.5, "champion": None}
-        decision["model_md5"] = gate.file_md5("models/model.joblib")
-        Path("reports/gate.json").write_text(json.dumps(decision), encoding="utf-8")
-        args = ["--model", "models/model.joblib", "--holdout", "data/prepared/holdout.csv"]
-        args += ["--train", "data/prepared/train.csv"]
-        assert register.main([*args, "--gate", "reports/gate.json", "--metrics", "reports/metrics.json"]) == 0
-        return project.params["register"]["model_name"]
-
-    return run
 
 
 @pytest.mark.parametrize("task", ["classification", "regression"])

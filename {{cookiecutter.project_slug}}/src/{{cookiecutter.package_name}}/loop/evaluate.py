@@ -2,7 +2,9 @@
 
 Writes every metric of the task to a JSON file (DVC metrics), and for each plot a PNG for
 people and a CSV for `dvc plots`: classification gets a confusion matrix, ROC and
-precision-recall curves; regression gets predicted-vs-actual and residuals.
+precision-recall curves; regression gets predicted-vs-actual and residuals. With `--card`, also
+the numbers of the model card (card.py: intervals, worst slices, permutation importance, the
+training rows' summary) and the importance chart.
 """
 
 from __future__ import annotations
@@ -84,15 +86,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--holdout", required=True, help="holdout rows (CSV)")
     parser.add_argument("--metrics", required=True, help="where to write the metrics JSON")
     parser.add_argument("--plots-dir", required=True, help="where to write the plot PNG and CSV files")
+    parser.add_argument("--card", help="where to write the model card's numbers (JSON); needs --train")
+    parser.add_argument("--train", help="training rows (CSV), summarised in the card")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
+    if args.card and not args.train:
+        parser.error("--card needs --train")
 
     import joblib
 
     try:
-        data = section(load_params(args.params), "data")
-        features, target = split_target(read_table(args.holdout), data["target"])
+        params = load_params(args.params)
+        data = section(params, "data")
+        holdout = read_table(args.holdout)
+        features, target = split_target(holdout, data["target"])
         model = joblib.load(args.model)
+        train = read_table(args.train) if args.card else None
     except (DataError, ParamsError, OSError) as error:
         return fail(error, 2)
     metrics = {**score(data["task"], model, features, target), "holdout_rows": len(features)}
@@ -107,6 +116,19 @@ def main(argv: list[str] | None = None) -> int:
     for name, table in tables.items():
         table.to_csv(plots_dir / f"{name}.csv", index=False)
         draw(name, table, plots_dir / f"{name}.png")
+    if args.card:
+        write_card(params, model, args, holdout, train)
     shown = ", ".join(f"{name}={value:.4g}" for name, value in metrics.items())
-    print(f"evaluate: {shown}; plots in {plots_dir}")
+    print(f"evaluate: {shown}; plots in {plots_dir}" + (f"; model card in {args.card}" if args.card else ""))
     return 0
+
+
+def write_card(params: dict[str, Any], model: Any, args: argparse.Namespace, holdout: Any, train: Any) -> None:
+    """Write the model card's numbers, tied to the model file by its md5, and the importance chart."""
+    from .card import build_card, draw_importance
+    from .gate import file_md5
+
+    found = build_card(params, model, file_md5(args.model), holdout, train, file_md5(args.train))
+    Path(args.card).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.card).write_text(dumps(found, indent=2) + "\n", encoding="utf-8")
+    draw_importance(found["importance"], Path(args.plots_dir) / "importance.png")

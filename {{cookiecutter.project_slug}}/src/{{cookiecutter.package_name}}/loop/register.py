@@ -1,7 +1,8 @@
 """Register: log a candidate that passed the gate to MLflow and move the aliases.
 
 The run carries what a reviewer needs: params, metrics, the model's size, the plots, the gate
-decision and the validation summary. The new version gets `challenger`, `champion`, and the
+decision, the validation summary and, once the version exists, its model card (card_markdown.py),
+built from reports/card.json, which must be this model's. The new version gets `challenger`, `champion`, and the
 version it replaces keeps `previous-champion`, which `rollback` moves back. The version is
 created with all its tags in one call and found again by the model file's hash, so a rerun
 after a kill never registers the same model twice. Inside the registry lock the champion is
@@ -27,6 +28,7 @@ from typing import Any
 
 import yaml
 
+from . import card_markdown
 from .aliases import champion_of, locked, move, recover
 from .data import DataError, read_table, split_target
 from .errors import fail, output
@@ -140,6 +142,19 @@ def check_decision(decision: dict[str, Any], model_path: str) -> None:
         raise RegisterError("the gate failed (see reports/gate.json); nothing registered")
     if decision.get("model_md5") != file_md5(model_path):
         raise RegisterError(f"{model_path} is not the model the gate judged; run `dvc repro` first")
+
+
+def read_card(path: str, model_md5: str) -> dict[str, Any]:
+    """The evaluate stage's card numbers for this model file: every registered version has its card."""
+    if not Path(path).is_file():
+        raise RegisterError(f"{path} is missing: the evaluate stage writes it (run `make repro`); nothing registered")
+    try:
+        card = json.loads(Path(path).read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise RegisterError(f"{path} cannot be read ({error}); run `dvc repro`; nothing registered") from None
+    if not isinstance(card, dict) or card.get("model_md5") != model_md5:
+        raise RegisterError(f"{path} is the card of another model, not this one's; run `dvc repro`; nothing registered")
+    return card
 
 
 def training_record(train: Any, key: list[str] | None) -> tuple[dict[str, str], bytes]:
@@ -283,6 +298,7 @@ def register(params: dict, args: argparse.Namespace) -> str:
     holdout, key = rows["holdout"], section(params, "data").get("key")
     training_tags, trained_on = training_record(rows["train"], key)
     model_md5 = file_md5(args.model)
+    card = read_card(args.card, model_md5)
     tags = {**version_tags(params, args, model_md5), **training_tags}
     log = (log_candidate, params, args, holdout, tags, trained_on)
     model_uri = None
@@ -303,6 +319,11 @@ def register(params: dict, args: argparse.Namespace) -> str:
                 registry, model_uri, split_target(holdout, section(params, "data")["target"])[0].head(5)
             )
             version = create_version(registry, model_uri, {**tags, **gate_tags, **file_tags})
+        if card:  # logged again on a rerun: a kill may have come between the version and its card
+            model = {"name": registry.name, "version": version, "commit": tags["git_commit"]}
+            model["dirty"] = tags["git_dirty"]
+            found = card_markdown.document(card, decision, model, card_markdown.project_answers(args.answers))
+            card_markdown.log_card(registry, version, found)
         aliases = registry.aliases()
         previous = aliases.get(CHAMPION)
         moves = [(CHALLENGER, aliases.get(CHALLENGER), version), (CHAMPION, previous, version)]
@@ -324,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lock", default="dvc.lock", help="dvc.lock, for the data hashes")
     parser.add_argument("--validation", default="reports/validation/summary.json", help="logged with the run")
     parser.add_argument("--plots-dir", default="reports/plots", help="logged with the run")
+    parser.add_argument("--card", default="reports/card.json", help="the model card's numbers (evaluate)")
+    parser.add_argument("--answers", default=".cookiecutter.json", help="the project's name and description")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     try:

@@ -12,7 +12,8 @@ summary.
 When the gate's verdict is this run's, `--images-dir` (reports/report-images) receives the
 evaluation plots and `comparison.png`, the candidate against the champion and the threshold;
 otherwise it is emptied, so no image of another run can be shown as this one's. The workflow
-puts these images in the pull-request comment.
+puts these images in the pull-request comment. The model card's section (its top columns and
+worst slices) and its chart `importance.png` appear only when `--card` names this run's model.
 
 Settings a workflow passes through the environment (all optional):
   GITHUB_BASE_REF     base branch of a pull request; else origin/HEAD, main or master
@@ -42,6 +43,7 @@ from .strict_json import is_number
 # The workflow puts a marker line before the report in the comment and the plots after it.
 MAX_CHARS = GITHUB_LIMIT - 2_500
 DID_NOT_RUN = "⏸"
+IMPORTANCE_CHART = "importance.png"  # evaluate draws it with the card; shown only with this run's card
 URL_SAFE = ":/?#@!$&'*+,;=%~"  # everything else, brackets and parentheses too, is percent-encoded
 
 
@@ -199,7 +201,7 @@ def default_remote() -> str | None:
     return url.stdout.strip() or None
 
 
-def write_images(gate: dict[str, Any] | None, args: argparse.Namespace) -> None:
+def write_images(gate: dict[str, Any] | None, args: argparse.Namespace, with_card: bool = False) -> None:
     """Fill the images folder with this run's plots and comparison chart; empty it when the gate is not this run's."""
     folder = Path(args.images_dir)
     shutil.rmtree(folder, ignore_errors=True)
@@ -207,7 +209,8 @@ def write_images(gate: dict[str, Any] | None, args: argparse.Namespace) -> None:
         return
     folder.mkdir(parents=True)
     for plot in sorted(Path(args.plots_dir).glob("*.png")):
-        shutil.copyfile(plot, folder / plot.name)
+        if plot.name != IMPORTANCE_CHART or with_card:
+            shutil.copyfile(plot, folder / plot.name)
     if gate.get("metric") and is_number(gate.get("candidate")):
         draw_comparison(gate, folder / "comparison.png")
 
@@ -255,6 +258,7 @@ def comparison(base: Base | None) -> Section:
 
 def training_sections(params: dict[str, Any], args: argparse.Namespace, base: Base | None) -> list[Section]:
     """Check which results belong to this run, ask DVC for the diffs, and build the report's sections."""
+    from .card_markdown import this_runs_section, why_no_section
     from .gate import params_md5  # the same hash of the settings the gate records
 
     # Validation must record the suite and at least one data file; the gate all four of its inputs.
@@ -263,7 +267,8 @@ def training_sections(params: dict[str, Any], args: argparse.Namespace, base: Ba
     required = ("model", "holdout", "metrics", "params")
     checked = this_runs(Path(args.gate), files, {"params": params_md5(params)}, required=required)
     gate = after_validation(validation, checked)
-    write_images(gate.content if gate.content and "metrics" in gate.content["inputs"] else None, args)
+    card = this_runs_section(Path(args.card), gate, Path(args.model))
+    write_images(gate.content if gate.content and "metrics" in gate.content["inputs"] else None, args, card is not None)
     if gate.content is None or "metrics" not in gate.content["inputs"]:
         # Only the gate's input hashes tie the metrics file to this run's model.
         tie = f"Nothing ties {code_span(args.metrics)} to this run's model"
@@ -280,6 +285,7 @@ def training_sections(params: dict[str, Any], args: argparse.Namespace, base: Ba
         validation_section(validation),
         gate_section(gate),
         metrics,
+        card or did_not_run("Model card", why_no_section(Path(args.card), gate)),
         params_section(params_diff, base),
     ]
 
@@ -326,6 +332,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--holdout", default="data/prepared/holdout.csv", help="holdout rows the gate used")
     parser.add_argument("--metrics", default="reports/metrics.json", help="candidate metrics JSON")
     parser.add_argument("--plots-dir", default="reports/plots", help="the evaluation plots (PNG)")
+    parser.add_argument("--card", default="reports/card.json", help="the model card's numbers (evaluate)")
     parser.add_argument("--images-dir", default="reports/report-images", help="where to put this run's images")
     parser.add_argument("--link", action="append", default=[], help="LABEL=URL of an artifact; repeat as needed")
     parser.add_argument("--params", default="params.yaml")

@@ -1,4 +1,9 @@
-"""Status: where the registry is, which version carries each alias, and the last alias moves."""
+"""Status: where the registry is, which version carries each alias, and the last alias moves.
+
+`--version N` prints that version's model card instead (card_markdown.py), read from the registry:
+exit 2 when there is no such version, 1 when it has no card (registered before cards existed),
+4 when the registry cannot answer.
+"""
 
 from __future__ import annotations
 
@@ -95,14 +100,42 @@ def describe_last_gate(path: str | Path) -> list[str]:
     return lines
 
 
+class NoSuchVersion(ValueError):
+    """The registry answered that the model has no such version."""
+
+
+def version_card(registry, version: int) -> list[str] | None:
+    """The lines of a version's model card, each one printable terminal line; None when it has no card."""
+    from .card_markdown import logged_card
+
+    found = registry.version(str(version))
+    if found is None:
+        raise NoSuchVersion(f"model {registry.name!r} has no version {version}; `make status` lists the aliased ones")
+    text = logged_card(registry, found)
+    return None if text is None else [printable(line) for line in text.splitlines()]
+
+
+def show_card(registry, version: int) -> int:
+    """Print a version's model card; 1 when it has none."""
+    lines = version_card(registry, version)
+    if lines is None:
+        print(f"model {registry.name!r} version {version} has no model card: it was registered before cards existed")
+        return 1
+    print(*lines, sep="\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="status", description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=5, help="how many of the last alias moves to show")
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--gate", default="reports/gate.json", help="the last gate decision, explained if it failed")
+    parser.add_argument("--version", type=int, help="print this version's model card instead")
     args = parser.parse_args(argv)
     try:
         registry = connect(section(load_params(args.params), "register"))
+        if args.version is not None:
+            return show_card(registry, args.version)
         versions = describe_versions(registry)  # read before printing, so a failure is one line
         last_gate = describe_last_gate(args.gate)
         print(f"registry: {redact(registry.uri)}")
@@ -122,6 +155,6 @@ def main(argv: list[str] | None = None) -> int:
             print("last alias moves (newest first):", *moves, sep="\n")
         if last_gate:
             print(*last_gate, sep="\n")
-    except (RegistryError, ParamsError) as error:  # exit 4 and 2
+    except (RegistryError, ParamsError, NoSuchVersion) as error:  # exit 4, 2 and 2
         return fail(error)
     return 0
