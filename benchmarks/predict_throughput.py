@@ -47,7 +47,7 @@ print(json.dumps({"predict_seconds": time.perf_counter() - begun, "rows": len(pr
 TABLE = """
 import sys
 import numpy as np, pandas as pd
-rows, out = int(sys.argv[1]), sys.argv[2]
+rows, out, formats = int(sys.argv[1]), sys.argv[2], sys.argv[3:]
 holdout = pd.read_csv("data/prepared/holdout.csv")
 target = holdout.columns[-1]
 features = holdout.drop(columns=[target])
@@ -56,8 +56,10 @@ picked = features.iloc[rng.integers(0, len(features), rows)].reset_index(drop=Tr
 numbers = picked.select_dtypes("float").columns
 picked[numbers] = picked[numbers] * (1 + rng.normal(0, 0.01, (rows, len(numbers))))
 picked.insert(0, "row id", np.arange(rows))
-picked.to_parquet(out + ".parquet", index=False)
-picked.to_csv(out + ".csv", index=False)
+if "parquet" in formats:
+    picked.to_parquet(out + ".parquet", index=False)
+if "csv" in formats:
+    picked.to_csv(out + ".csv", index=False)
 """
 
 
@@ -98,7 +100,7 @@ def main() -> int:
         python = str(project / ".venv/bin/python")
         package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
         table = folder / "big"
-        run([python, "-c", TABLE, str(args.rows), str(table)], project, env)
+        run([python, "-c", TABLE, str(args.rows), str(table), *args.formats], project, env)
         results = {"rows": args.rows, "cores": os.cpu_count(), "formats": {}}
         for kind in args.formats:
             source, out = f"{table}.{kind}", folder / f"out.{kind}"

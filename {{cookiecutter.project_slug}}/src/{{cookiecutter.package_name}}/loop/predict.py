@@ -25,7 +25,7 @@ from .chosen import PREDICTION, PROBABILITY, Chosen, check_columns, choose, mode
 from .data import DataError
 from .errors import fail
 from .params import ParamsError, load_params, section
-from .predict_input import TEXT_KINDS, InputTable, PredictError, check_chunk, feature_kinds_of
+from .predict_input import TEXT_KINDS, InputTable, PredictError, check_chunk, feature_kinds_of, read_ahead
 from .predict_output import SIDECAR, Destination, Writer
 from .registry import RegistryError
 
@@ -79,7 +79,7 @@ def run(params: dict[str, Any], args: argparse.Namespace, chosen: Chosen | None 
     if table.is_local:
         check_columns(table.columns(), features, args.input)
     with destination.writer() as writer, progress(table.total_rows) as bar:
-        for chunk in table.chunks(params):
+        for chunk in read_ahead(table.chunks(params)):
             if table.rows == 0:
                 check_columns([str(column) for column in chunk.columns], features, args.input)
             if chunk.empty:  # a file with a header and no rows
@@ -108,7 +108,7 @@ def describe(chosen: Chosen, table: InputTable, writer: Writer, data: dict[str, 
     classes = getattr(chosen.model, "classes_", None)
     return {
         "model": chosen.about,
-        "input": {"source": args.input, "sha256": table.sha256, "sha256_of": table.hashed, "rows": table.rows},
+        "input": {"source": args.input, "sha256": table.digest(), "sha256_of": table.hashed, "rows": table.rows},
         "output": {"path": args.output, "rows": writer.rows, "columns": writer.columns},
         "task": data["task"],
         "target": data["target"],

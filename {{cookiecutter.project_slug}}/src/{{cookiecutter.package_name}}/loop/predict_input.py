@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import glob
 import hashlib
+import threading
 import urllib.parse
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -97,6 +99,7 @@ class InputTable:
     # Columns read as text from CSV, as a whole-file read gives them: a chunk whose values all look
     # like numbers ("1", "2", gaps) must not turn into floats ("1.0") that the model never saw.
     text_columns: set[str] = field(default_factory=set)
+    _hashing: Future | None = None
 
     @property
     def is_local(self) -> bool:
@@ -117,8 +120,17 @@ class InputTable:
         for path in self.paths:
             if path.suffix.lower() not in CSV + PARQUET:
                 raise PredictError(f"input {path}: unsupported format {path.suffix!r}; use .csv, .parquet or .pq")
-        self.sha256 = files_sha256(self.paths)
+        # Hashed on another thread while the rows are scored (hashlib lets go of the GIL); `digest()` waits
+        # for it. A daemon thread: a command that stops early does not wait for the rest of the file.
+        self._hashing = Future()
+        threading.Thread(target=hash_into, args=(self._hashing, self.paths), daemon=True).start()
         self.total_rows = parquet_rows(self.paths)
+
+    def digest(self) -> str:
+        """The input's sha256 (local files: of their bytes, hashed while they were scored)."""
+        if self._hashing is not None:
+            self.sha256, self._hashing = self._hashing.result(), None
+        return self.sha256
 
     def columns(self) -> list[str]:
         """The input's columns (the first file's; every other file must have the same)."""
@@ -159,7 +171,8 @@ def file_chunks(path: Path, chunk_rows: int, text_columns: set[str] = frozenset(
         if path.suffix.lower() in PARQUET:
             import pyarrow.parquet
 
-            for batch in pyarrow.parquet.ParquetFile(path).iter_batches(batch_size=chunk_rows):
+            # pre_buffer off: with it, pyarrow keeps every row group it read, and memory grows with the file.
+            for batch in pyarrow.parquet.ParquetFile(path, pre_buffer=False).iter_batches(batch_size=chunk_rows):
                 yield batch.to_pandas()
         else:
             text = {column: str for column in header(path) if column in text_columns}
@@ -179,6 +192,13 @@ def remote_table(source: str, params: dict[str, Any]) -> pd.DataFrame:
         return refresh.fetch(source, pd.DataFrame(), params.get("refresh") or {}, params)
     except DataError as error:
         raise PredictError(str(error).replace("refresh.source ", "input ", 1)) from None
+
+
+def hash_into(result: Future, paths: list[Path]) -> None:
+    try:
+        result.set_result(files_sha256(paths))
+    except OSError as error:
+        result.set_exception(PredictError(f"input {paths[0]}: cannot be read: {one_line(error)}"))
 
 
 def files_sha256(paths: list[Path]) -> str:
@@ -213,3 +233,12 @@ def parquet_rows(paths: list[Path]) -> int | None:
 
 def one_line(error: BaseException) -> str:
     return (" ".join(str(error).split()) or type(error).__name__)[:300]
+
+
+def read_ahead(chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """Yield the chunks, reading the next one on another thread while this one is scored."""
+    with ThreadPoolExecutor(1) as reader:
+        pending = reader.submit(next, chunks, None)
+        while (chunk := pending.result()) is not None:
+            pending = reader.submit(next, chunks, None)
+            yield chunk
