@@ -515,6 +515,46 @@ def test_fake_gh_dispatches_only_workflows_that_accept_it_with_the_right_permiss
     assert [(d["workflow"], d["job"]) for d in rehearsal.state.dispatches()] == [("target.yml", "go")]
 
 
+def test_fake_gh_api_include_answers_recorded_files_with_their_status(rehearse, tmp_path):
+    job = """
+    on: workflow_dispatch
+    jobs:
+      go:
+        runs-on: ubuntu-latest
+        timeout-minutes: 5
+        permissions:
+          contents: %s
+        steps:
+          - env:
+              GH_TOKEN: ${{ github.token }}
+            run: gh api --include --method GET "repos/${{ github.repository }}/%s?per_page=100" > "$RUNNER_TEMP/out"
+          - if: ${{ always() }}
+            run: cat "$RUNNER_TEMP/out"
+    """
+    rehearsal = rehearse(
+        {
+            "found.yml": job % ("read", "actions/variables"),
+            "missing.yml": job % ("read", "environments/tuning"),
+            "failing.yml": job % ("read", "actions/secrets"),
+            "no-token.yml": job % ("none", "actions/variables"),
+        }
+    )
+    answers = tmp_path / "answers"
+    (answers / "repo" / "actions").mkdir(parents=True)
+    (answers / "repo" / "actions" / "variables.json").write_text('{"variables": [{"name": "RUNNER"}]}')
+    data = rehearsal.state.load()
+    data["api_answers"] = str(answers)
+    data["api_failures"] = {"actions/secrets": {"status": 429, "body": {"message": "slow down"}}}
+    rehearsal.state.save(data)
+    dispatch = lambda name: rehearsal.run(name, workflow_dispatch(rehearsal.repo, name))  # noqa: E731
+    found = dispatch("found.yml")
+    assert found.conclusion == "success" and 'HTTP/2.0 200 -' in found.log and '"name": "RUNNER"' in found.log
+    missing = dispatch("missing.yml")
+    assert missing.conclusion == "failure" and "HTTP/2.0 404 -" in missing.log and "gh: Not Found (HTTP 404)" in missing.log
+    assert "HTTP/2.0 429 -" in dispatch("failing.yml").log
+    assert "Resource not accessible by integration" in dispatch("no-token.yml").log
+
+
 def test_workflows_only_run_on_events_they_handle(rehearse):
     rehearsal = rehearse({"w.yml": "on:\n  push:\n    branches: [main]\njobs: {}\n"})
     rehearsal.repo.commit("feature", "change", {"a.txt": "a"})

@@ -1,4 +1,5 @@
-"""Fake GitHub CLI for rehearsals: `gh workflow run|enable`, `gh pr list|create|edit|merge` and a few `gh api` reads.
+"""Fake GitHub CLI for rehearsals: `gh workflow run|enable`, `gh pr list|create|edit|merge`, a few `gh api` reads
+and `gh api --include` GETs answered from recorded JSON files (the project's `make doctor`).
 
 The rehearsal puts a `gh` wrapper on every job's PATH (GitHub's runners have gh installed) that
 runs this file with the state file and the bare repository. It checks what gh and the API
@@ -173,10 +174,39 @@ API_JQ = {
 }
 
 
+def recorded(state: dict, args: list[str]) -> str:
+    """`gh api --include --method GET <path>`: the answer recorded for `path` in the folder
+    state["api_answers"] (`repo.json` is repos/<owner>/<name>, `repo/<rest>.json` what is below it,
+    other paths as they are; the query is ignored), printed with its status line as gh prints it.
+    state["api_failures"] maps a path's substring to {"status", "body"} answered instead."""
+    import re
+
+    if len(args) != 4 or args[:2] != ["--include", "--method"] or args[2] != "GET":
+        raise Refused(f"gh api {' '.join(args)}: not modelled by the rehearsal (only GET with --include)")
+    authorised(state, "contents", "read")
+    path = args[3].split("?")[0].strip("/")
+    found = re.fullmatch(rf"repos/{re.escape(state['repository'])}(/.*)?", path)
+    name = "repo" + (found.group(1) or "") if found else path
+    failures = [f for part, f in state.get("api_failures", {}).items() if part in path]
+    file = Path(state.get("api_answers", "/nonexistent")) / f"{name}.json"
+    if failures:
+        status, body = failures[0]["status"], failures[0].get("body", {})
+    elif file.is_file():
+        status, body = 200, json.loads(file.read_text(encoding="utf-8"))
+    else:
+        status, body = 404, {"message": "Not Found"}
+    print(f"HTTP/2.0 {status} -\r\nContent-Type: application/json\r\n\r\n{json.dumps(body)}", end="")
+    if status >= 400:
+        raise Refused(f"gh: {body.get('message', '')} (HTTP {status})")
+    return ""
+
+
 def api(state: dict, origin: str, args: list[str]) -> str:
     """`gh api <path> [--paginate] --jq <filter>` for an environment, its branch policies and a pull's files."""
     import re
 
+    if args[:1] == ["--include"]:
+        return recorded(state, args)
     command = argparse.ArgumentParser(prog="gh api", exit_on_error=False)
     command.add_argument("path")
     command.add_argument("--paginate", action="store_true")

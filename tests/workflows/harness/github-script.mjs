@@ -176,6 +176,19 @@ const endpoints = {
       );
       return listPage(found, params);
     },
+    async update(params) {
+      const state = load();
+      checkRepo(state, params);
+      const issue = findIssue(state, params.issue_number);
+      allow(state, scopesFor(issue), "write");
+      if (params.state !== undefined) {
+        if (!["open", "closed"].includes(params.state)) throw new RequestError(422, "Validation Failed: state");
+        issue.state = params.state;
+      }
+      record(state, "issues.update", { issue_number: issue.number, state: params.state });
+      save(state);
+      return response(issue);
+    },
     async create(params) {
       const state = load();
       checkRepo(state, params);
@@ -250,6 +263,13 @@ endpoints.git = {
     if (refExists(params.ref)) throw new RequestError(422, "Reference already exists");
     gitIn(["update-ref", params.ref, params.sha]);
     return response({ ref: params.ref, object: { sha: params.sha, type: "commit" } }, 201);
+  },
+  async deleteRef(params) {
+    const ref = `refs/${params.ref}`;
+    gitCall(params, "git.deleteRef", "write", { ref });
+    if (!refExists(ref)) throw new RequestError(422, "Reference does not exist");
+    gitIn(["update-ref", "-d", ref]);
+    return response(undefined, 204);
   },
   async updateRef(params) {
     const ref = `refs/${params.ref}`;

@@ -6,8 +6,8 @@
 const MARKER = '<!-- drift-issue -->';
 const AUTHOR = 'github-actions[bot]'; // issues opened with the workflows' GITHUB_TOKEN
 
-/** The open drift issue, or null: every page of open issues opened by the workflows is searched. */
-async function findOpenDriftIssue({ github, context }) {
+/** The open issue whose body starts with `marker`, or null: every page of the workflows' open issues is searched. */
+async function findOpenIssue({ github, context }, marker) {
   const open = await github.paginate(github.rest.issues.listForRepo, {
     ...context.repo,
     state: 'open',
@@ -15,7 +15,12 @@ async function findOpenDriftIssue({ github, context }) {
     per_page: 100,
   });
   // The issues endpoint lists pull requests too.
-  return open.find((issue) => !issue.pull_request && issue.body?.startsWith(MARKER)) ?? null;
+  return open.find((issue) => !issue.pull_request && issue.body?.startsWith(marker)) ?? null;
+}
+
+/** The open drift issue, or null. */
+async function findOpenDriftIssue({ github, context }) {
+  return findOpenIssue({ github, context }, MARKER);
 }
 
 /** The issue number a workflow input or variable holds; anything else stops the script. */
@@ -26,4 +31,4 @@ function issueNumber(text, what) {
   return Number(text);
 }
 
-module.exports = { AUTHOR, MARKER, findOpenDriftIssue, issueNumber };
+module.exports = { AUTHOR, MARKER, findOpenDriftIssue, findOpenIssue, issueNumber };

@@ -61,6 +61,12 @@ function fakeGitHub({ issues = [], comments = [], refs = {} } = {}) {
         state.comments.push(comment);
         return { status: 201, data: comment };
       },
+      async update(params) {
+        call('issues.update', params);
+        const found = issueOf(params.issue_number);
+        Object.assign(found, params.state ? { state: params.state } : {});
+        return { status: 200, data: found };
+      },
       async updateComment(params) {
         call('issues.updateComment', params);
         const comment = state.comments.find((found) => found.id === params.comment_id);
@@ -93,6 +99,12 @@ function fakeGitHub({ issues = [], comments = [], refs = {} } = {}) {
         if (!(`refs/${params.ref}` in state.refs)) throw new HttpError(422, 'Reference does not exist');
         state.refs[`refs/${params.ref}`] = params.sha;
         return { status: 200, data: {} };
+      },
+      async deleteRef(params) {
+        call('git.deleteRef', params);
+        if (!(`refs/${params.ref}` in state.refs)) throw new HttpError(422, 'Reference does not exist');
+        delete state.refs[`refs/${params.ref}`];
+        return { status: 204, data: undefined };
       },
       async createRef(params) {
         call('git.createRef', params);

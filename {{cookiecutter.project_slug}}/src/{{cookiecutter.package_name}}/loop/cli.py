@@ -36,6 +36,8 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "holdout": "Record which rows the aliased versions trained on (migrate: versions made before that record).",
     "repro": "Run the DVC pipeline (dvc repro) that changed, printing the project's own lines.",
     "propose": "Commit a change on a branch (commit), or push it and open or update its pull request (publish).",
+    "github_setup": "Create the environments, variables and Actions settings the workflows expect on GitHub.",
+    "doctor": "Check the repository's settings on GitHub against what the workflows expect; one table.",
 }
 
 ENTRY_POINTS = {"rollback": ("promote", "rollback_main"), "registry": ("registry_branch", "main")}

@@ -1,0 +1,154 @@
+"""`doctor` against recorded repositories: a public one set up as documented, a private one on the free
+plan, a paid plan's; a check the token may not read, a rate limit, and the Markdown of hostile names."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.loop import doctor, doctor_checks, doctor_rows, github_api
+
+PROJECT_ROOT = Path(__file__).parents[2]
+ANSWERS = Path(__file__).with_name("github_answers")
+REPO = "octo/churn-model"
+
+
+@pytest.fixture
+def gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """Put the fake gh on PATH; return a function that picks the recorded repository (and failures)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(f"#!/bin/sh\nexec '{sys.executable}' '{ANSWERS / 'fake_gh.py'}' \"$@\"\n")
+    (bin_dir / "gh").chmod(0o755)
+    calls = tmp_path / "calls.jsonl"
+    calls.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("GH_CALLS", str(calls))
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "VARIABLES"):
+        monkeypatch.delenv(name, raising=False)
+
+    def use(plan: str, fail: dict | None = None) -> Path:
+        monkeypatch.setenv("GH_ANSWERS", str(ANSWERS / plan))
+        monkeypatch.setenv("GH_FAIL", json.dumps(fail or {}))
+        return calls
+
+    return use
+
+
+def rows_of(plan_dir: str) -> dict[str, doctor_rows.Row]:
+    info = github_api.get(f"repos/{REPO}")
+    repo = doctor_rows.Repo(REPO, info, github_api.plan(info), {"retrain_on_drift": "no"}, PROJECT_ROOT)
+    return {row.setting: row for row in doctor.diagnose(repo)}
+
+
+def test_a_public_repository_set_up_as_documented_passes(gh, tmp_path, capsys) -> None:
+    gh("public")
+    assert doctor.run(REPO, tmp_path / "doctor.md", root=PROJECT_ROOT) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "setting | status | expected | found | consequence | fix"
+    assert out.rstrip().endswith("doctor: ok")
+    assert " | off | " not in out and " | unknown | " not in out
+    assert "environment model-registry reviewers | ok | optional | 1 required reviewer(s)" in out
+    assert "branch mlflow-registry | ok |" in out and "7.3 MB in 4 files" in out
+
+
+def test_a_private_repository_on_the_free_plan_says_what_is_unprotected(gh) -> None:
+    gh("private-free")
+    rows = rows_of("private-free")
+    for name in ("model-registry", "data-refresh", "tuning"):
+        row = rows[f"environment {name}"]
+        assert row.status == "warn" and "not available (private repository, free plan)" in row.found
+        assert "protects nothing" in row.consequence and "every branch's workflow can read" in row.consequence
+    assert rows["secret MLFLOW_TRACKING_PASSWORD"].status == "warn"
+    assert "MLFLOW_READ_PASSWORD" not in " ".join(rows)
+    pulls = rows["Actions may create pull requests"]
+    assert (pulls.status, pulls.fix) == ("off", "make github-setup")
+    drift = rows["schedule of drift.yml"]
+    assert (drift.status, drift.found, drift.fix) == ("off", "disabled_inactivity", "gh workflow enable drift.yml")
+    refs = rows["refs/pr-reports/<n>"]
+    assert (refs.status, refs.fix) == ("warn", "git push origin --delete refs/pr-reports/3")
+    assert doctor.verdict(list(rows.values())) == "off"
+
+
+def test_a_paid_plan_checks_branches_reviewers_and_the_app_token(gh) -> None:
+    gh("paid")
+    rows = rows_of("paid")
+    assert rows["environment model-registry"].status == "ok"
+    refresh = rows["environment data-refresh"]
+    assert (refresh.status, refresh.found) == ("off", "deployment branches main")
+    assert rows["environment model-registry reviewers"].status == "warn"  # Team: not enforced on private repositories
+    token = rows["secret REFRESH_TOKEN"]
+    assert token.status == "off" and "auto-merge stops" in token.consequence
+    assert rows["default GITHUB_TOKEN permissions"].status == "warn"
+    assert "branch mlflow-registry" not in rows  # a tracking server: no registry branch to check
+
+
+def test_a_write_secret_at_repository_level_is_off_where_environments_exist(gh) -> None:
+    gh("public", {"actions/secrets": {"status": 200, "body": {"secrets": [{"name": "REFRESH_TOKEN"}]}}})
+    info = github_api.get(f"repos/{REPO}")
+    repo = doctor_rows.Repo(REPO, info, github_api.plan(info), {}, PROJECT_ROOT)
+    row = doctor_checks.secrets(repo)[0]
+    assert (row.setting, row.status) == ("secret REFRESH_TOKEN", "off")
+    assert row.fix == "gh secret set REFRESH_TOKEN --env data-refresh; then gh secret delete REFRESH_TOKEN"
+
+
+def test_a_check_the_token_may_not_read_is_unknown_and_exits_4(gh, tmp_path, capsys) -> None:
+    forbidden = {"status": 403, "body": {"message": "Resource not accessible by integration"}}
+    gh("public", {"actions/permissions": forbidden, "/secrets": forbidden})
+    assert doctor.run(REPO, None, root=PROJECT_ROOT) == 4
+    out = capsys.readouterr().out
+    assert out.count(" | unknown | ") == 2 and "as a repository admin" in out
+    assert "environment tuning | ok |" in out  # the other checks still ran
+    assert "Traceback" not in out
+
+
+def test_the_workflows_variables_replace_the_api_call(gh, monkeypatch) -> None:
+    calls = gh("public", {"actions/variables": {"status": 403, "body": {"message": "no"}}})
+    monkeypatch.setenv("VARIABLES", json.dumps({"RETRAIN_ON_DRIFT": "maybe"}))
+    assert doctor.run(REPO, None, root=PROJECT_ROOT) == 1
+    assert "actions/variables" not in calls.read_text()
+
+
+def test_a_variable_the_answers_imply_and_a_cloud_login(gh) -> None:
+    gh("public")
+    info = github_api.get(f"repos/{REPO}")
+    bake = {"mlflow_tracking_uri": "https://mlflow.example.com", "dvc_remote": "gcs"}
+    repo = doctor_rows.Repo(REPO, info, github_api.plan(info), bake, PROJECT_ROOT)
+    rows = {row.setting: row for row in doctor_checks.variables(repo)}
+    assert rows["variable MLFLOW_TRACKING_URI"].status == "off"
+    assert rows["variable GCP_SERVICE_ACCOUNT"].fix.startswith("gh variable set GCP_SERVICE_ACCOUNT --body <value>")
+
+
+@pytest.mark.parametrize("failure", [{"status": 429, "body": {"message": "slow"}}, "network"])
+def test_no_answer_from_the_api_is_one_line_and_exit_4(gh, failure, capsys, monkeypatch, tmp_path) -> None:
+    gh("public", {"environments": failure})
+    output = tmp_path / "output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert doctor.main(["--repo", REPO]) == 4
+    err = capsys.readouterr().err
+    assert err.startswith("error: GET repos/octo/churn-model/environments/") and err.count("\n") == 1
+    assert output.read_text() == "verdict=unknown\n"
+
+
+def test_bad_usage_exits_2(gh, capsys) -> None:
+    gh("public")
+    assert doctor.main(["--repo", "not a repository"]) == 2
+    with pytest.raises(SystemExit) as stopped:
+        doctor.main(["--colour"])
+    assert stopped.value.code == 2
+
+
+def test_the_markdown_table_escapes_what_github_answered(gh, tmp_path, monkeypatch) -> None:
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    hostile = doctor_rows.Row("schedule of <img src=x>.yml", "off", "active", "@octo-org/admins | #1", "x", "gh `a|b`")
+    text = doctor.markdown_table([hostile], "octo/<b>churn</b>")
+    doctor.write_markdown(text, tmp_path / "doctor.md")
+    assert "<img" not in text and "<b>" not in text and "@octo" not in text
+    assert "@&#8203;octo-org/admins \\| #&#8203;1" in text and "`` gh `a\\|b` ``" in text
+    assert summary.read_text() == (tmp_path / "doctor.md").read_text() == text
+    assert text.count("\n| ") == 2  # the header and one row: nothing broke the table
