@@ -154,7 +154,7 @@ class RefreshSettings(Section):
 class ScoreSettings(Section):
     source: Name
     output: Name
-    chunk_rows: Count
+    chunk_rows: Annotated[int, Field(ge=0), Allowed("an integer >= 0 (0: as many rows as hold 8 million values)")]
 
 
 class GateSettings(Section):

@@ -29,7 +29,11 @@ from .predict_input import TEXT_KINDS, InputTable, PredictError, check_chunk, fe
 from .predict_output import SIDECAR, Destination, Writer
 from .registry import RegistryError
 
-CHUNK_ROWS = 100_000
+# Rows read and scored at a time, unless given: about 8 million values (64 MB of numbers) a chunk,
+# 250,000 rows of 32 columns. Larger chunks score faster (the model's threads have more to share)
+# and cost memory in proportion; benchmarks/README.md, "Batch prediction", measured both.
+CHUNK_VALUES = 8_000_000
+CHUNK_ROWS_BOUNDS = (10_000, 1_000_000)
 ENGINES = ("local", "spark")  # spark: predict_spark.py, through mlflow.pyfunc.spark_udf
 
 
@@ -76,6 +80,9 @@ def run(params: dict[str, Any], args: argparse.Namespace, chosen: Chosen | None 
     chosen = chosen or choose(params, args.version, args.model)
     features = model_columns(chosen.model, kinds)
     table.text_columns = {name for name in features if kinds.get(name) in TEXT_KINDS}
+    if not table.chunk_rows:
+        low, high = CHUNK_ROWS_BOUNDS
+        table.chunk_rows = max(low, min(high, CHUNK_VALUES // max(len(table.columns() or features), 1)))
     if table.is_local:
         check_columns(table.columns(), features, args.input)
     with destination.writer() as writer, progress(table.total_rows) as bar:
@@ -134,14 +141,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     which.add_argument("--version", help="a registered version (default: the champion)")
     which.add_argument("--model", help="a model file of the pipeline, e.g. models/model.joblib")
     parser.add_argument("--engine", choices=ENGINES, default="local", help="local (chunks, this process) or spark")
-    parser.add_argument("--chunk-rows", type=int, default=CHUNK_ROWS, help="rows read and scored at a time")
+    parser.add_argument("--chunk-rows", type=int, default=0, help="rows a chunk (0: 8 million values)")
     parser.add_argument("--suite", default="expectations/suite.json", help="the feature columns and their kinds")
     parser.add_argument("--params", default="params.yaml")
     args = parser.parse_args(argv)
     if args.version is not None and not (args.version.isdigit() and int(args.version) > 0):
         parser.error(f"--version must be a positive integer such as 3, not {args.version!r}")
-    if args.chunk_rows < 1:
-        parser.error("--chunk-rows must be 1 or more")
+    if args.chunk_rows < 0:
+        parser.error("--chunk-rows must be 0 (as many rows as hold 8 million values) or more")
     return args
 
 
