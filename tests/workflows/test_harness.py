@@ -548,9 +548,13 @@ def test_fake_gh_api_include_answers_recorded_files_with_their_status(rehearse, 
     rehearsal.state.save(data)
     dispatch = lambda name: rehearsal.run(name, workflow_dispatch(rehearsal.repo, name))  # noqa: E731
     found = dispatch("found.yml")
-    assert found.conclusion == "success" and 'HTTP/2.0 200 -' in found.log and '"name": "RUNNER"' in found.log
+    assert found.conclusion == "success" and "HTTP/2.0 200 -" in found.log and '"name": "RUNNER"' in found.log
     missing = dispatch("missing.yml")
-    assert missing.conclusion == "failure" and "HTTP/2.0 404 -" in missing.log and "gh: Not Found (HTTP 404)" in missing.log
+    assert (
+        missing.conclusion == "failure"
+        and "HTTP/2.0 404 -" in missing.log
+        and "gh: Not Found (HTTP 404)" in missing.log
+    )
     assert "HTTP/2.0 429 -" in dispatch("failing.yml").log
     assert "Resource not accessible by integration" in dispatch("no-token.yml").log
 

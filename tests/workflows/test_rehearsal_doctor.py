@@ -57,7 +57,10 @@ def test_settings_that_are_off_open_one_issue_then_update_it(rehearsal):
     assert job.result == "failure" and first.jobs["issue"].result == "success", log(first)
     assert job.permissions == {"contents": "read", "actions": "read", "pull-requests": "read", "metadata": "read"}
     assert "| Actions may create pull requests | off |" in job.summary
-    assert "`gh workflow enable drift.yml`" in job.summary and "not available (private repository, free plan)" in job.summary
+    assert (
+        "`gh workflow enable drift.yml`" in job.summary
+        and "not available (private repository, free plan)" in job.summary
+    )
     [issue] = doctor_issues(rehearsal)
     assert issue["title"] == "Repository settings need attention" and "| schedule of drift.yml | off |" in issue["body"]
 
@@ -102,7 +105,9 @@ def test_a_closed_pull_request_loses_its_report_ref_and_a_forks_run_does_not_sta
     again = rehearsal.run("pr-reports.yml", pull_request(rehearsal.repo, rehearsal.state, "feature", 21, "closed"))
     assert again.conclusion == "success", log(again)  # no ref left: nothing to delete, not an error
 
-    fork = rehearsal.run("pr-reports.yml", pull_request(rehearsal.repo, rehearsal.state, "feature", 22, "closed", fork=True))
+    fork = rehearsal.run(
+        "pr-reports.yml", pull_request(rehearsal.repo, rehearsal.state, "feature", 22, "closed", fork=True)
+    )
     assert fork.jobs["delete"].result == "skipped"
     assert git(rehearsal.repo.origin, "for-each-ref", "--format=%(refname)", "refs/pr-reports/").split() == [
         "refs/pr-reports/22"
