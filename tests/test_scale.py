@@ -342,3 +342,31 @@ def test_refresh_appends_new_rows_from_an_s3_compatible_store(project, s3_store)
         assert (path / "data/raw/data.csv").read_bytes() == before
     finally:
         (path / "data/raw/data.csv").write_bytes(before)
+
+
+# --- scoring: the project's default score.output is beside its DVC data in the bucket ------------
+
+
+def test_make_score_writes_the_predictions_beside_the_dvc_data_in_the_bucket(project, s3_store):
+    import pandas as pd
+
+    path = project["path"]
+    params = yaml.safe_load((path / "params.yaml").read_text())
+    assert params["score"]["output"] == f"s3://{BUCKET}/churn-model/predictions/{{date}}/predictions.parquet"
+    env = {**project["env"], **s3_store.env(), "AWS_ENDPOINT_URL_S3": s3_store.endpoint}
+    run("make current", path, env)
+    done = run("make score", path, env)
+    assert "version=1" in done.stdout
+    keys = [key for key in s3_store.keys(BUCKET) if "/predictions/" in key]
+    assert sorted(key.rsplit("/", 1)[1] for key in keys) == ["predictions.parquet", "predictions.parquet.json"]
+    summary = json.loads((path / "reports/score/summary.json").read_text())
+    scored = pd.read_csv(path / "data/current/current.csv")
+    assert summary["rows"] == len(scored) and summary["output"].startswith(f"s3://{BUCKET}/churn-model/predictions/")
+    # A bucket that does not exist: one line naming the output, nothing written, the command's own exit code.
+    command = [str(path / ".venv/bin/python"), "-m", tune_command(project)[2], "predict"]
+    missing = "s3://no-such-bucket/predictions.parquet"
+    refused = run([*command, "--input", "data/current/current.csv", "--output", missing], path, env, check=False)
+    assert refused.returncode == 2, refused.stderr
+    [line] = [text for text in refused.stderr.splitlines() if text.startswith("error:")]
+    assert line.startswith(f"error: output {missing}: cannot be written"), line
+    assert "Traceback" not in refused.stderr

@@ -6,6 +6,7 @@ rows, bools with gaps in some chunks only, times with gaps, a category the train
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 from collections.abc import Callable
@@ -208,7 +209,8 @@ def test_probabilities_come_from_one_pass_only_where_predict_is_their_argmax() -
 
 
 def test_score_summarises_the_batch_next_to_the_holdout(project, champion, capsys) -> None:
-    project.params["score"] = {"source": INPUT, "output": "data/predictions/predictions.parquet", "chunk_rows": 11}
+    output = "data/predictions/{date}/predictions.parquet"
+    project.params["score"] = {"source": INPUT, "output": output, "chunk_rows": 11}
     project.save_params()
     assert cli.main(["score", "--drift-url", "https://github.com/o/r/actions/workflows/drift.yml"]) == 0
     summary = json.loads(Path("reports/score/summary.json").read_text(encoding="utf-8"))
@@ -217,7 +219,9 @@ def test_score_summarises_the_batch_next_to_the_holdout(project, champion, capsy
     text = Path("reports/score/summary.md").read_text(encoding="utf-8")
     assert "scored by v1 of `test-model`" in text
     assert "[the drift check](https://github.com/o/r/actions/workflows/drift.yml)" in text
-    assert len(pd.read_parquet("data/predictions/predictions.parquet")) == len(champion["batch"])
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")  # {date}: each day's run keeps its file
+    assert len(pd.read_parquet(f"data/predictions/{today}/predictions.parquet")) == len(champion["batch"])
+    assert summary["output"] == f"data/predictions/{today}/predictions.parquet"
 
 
 def test_the_score_summary_escapes_what_comes_from_the_data() -> None:

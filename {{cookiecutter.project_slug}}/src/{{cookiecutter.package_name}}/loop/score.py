@@ -10,7 +10,9 @@ Exit codes as predict's: 0 written, 2 a bad input or setting, 4 the registry cou
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +24,8 @@ from .errors import fail, output
 from .markdown import code_span, escape_cell
 from .params import ParamsError, load_params, section
 from .predict import run, score
-from .predict_output import SIDECAR
+from .predict_input import one_line
+from .predict_output import SIDECAR, shown
 from .registry import RegistryError
 
 OUT = Path("reports/score")
@@ -41,11 +44,20 @@ def distribution(predictions: pd.Series, classification: bool) -> dict[str, floa
     return summary
 
 
-def output_predictions(path: Path) -> pd.Series:
-    """Read back only the prediction column of what predict wrote (a large output is never read whole)."""
-    if path.suffix.lower() in {".parquet", ".pq"}:
-        return pd.read_parquet(path, columns=[PREDICTION])[PREDICTION]
-    return pd.read_csv(path, usecols=[PREDICTION])[PREDICTION]
+def output_predictions(location: str) -> pd.Series:
+    """Read back only the prediction column of what predict wrote (a path or an object-store URL)."""
+    try:
+        if Path(urllib.parse.urlsplit(location).path).suffix.lower() in {".parquet", ".pq"}:
+            return pd.read_parquet(location, columns=[PREDICTION])[PREDICTION]
+        return pd.read_csv(location, usecols=[PREDICTION])[PREDICTION]
+    except Exception as error:  # pandas, pyarrow and the object store's package raise their own kinds
+        reason = one_line(error)
+        raise DataError(f"{shown(location)}: the predictions just written cannot be read back: {reason}") from None
+
+
+def dated(output: str) -> str:
+    """`score.output` with `{date}` replaced by today's date (UTC), so each day's run keeps its own file."""
+    return output.replace("{date}", datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d"))
 
 
 def summarise(sidecar: dict, scored: dict, holdout: dict, drift_url: str | None) -> dict[str, Any]:
@@ -104,11 +116,12 @@ def main(argv: list[str] | None = None) -> int:
         data = section(params, "data")
         holdout, _ = split_target(read_table(args.holdout), data["target"])  # before scoring: nothing half done
         chosen: Chosen = choose(params, None, None)
-        request = argparse.Namespace(input=settings["source"], output=settings["output"], version=None, model=None,
+        destination = dated(settings["output"])
+        request = argparse.Namespace(input=settings["source"], output=destination, version=None, model=None,
                                      chunk_rows=settings["chunk_rows"], suite=args.suite)  # fmt: skip
         sidecar = run(params, request, chosen)
         classification = data["task"] == "classification"
-        scored = distribution(output_predictions(Path(settings["output"])), classification)
+        scored = distribution(output_predictions(destination), classification)
         features = holdout[model_columns(chosen.model, list(holdout.columns))]
         reference = distribution(score(chosen.model, features, classification)[PREDICTION], classification)
     except RegistryError as error:
@@ -121,6 +134,6 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / "summary.md").write_text(markdown(summary), encoding="utf-8")
     output("rows", str(summary["rows"]))
     output("version", str(summary["model"].get("version") or ""))
-    written = f"{settings['output']} (and {settings['output']}{SIDECAR})"
+    written = f"{destination} (and {destination}{SIDECAR})"
     print(f"score: {summary['rows']} rows -> {written}; the summary in {OUT}/summary.md")
     return 0
