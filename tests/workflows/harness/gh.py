@@ -174,11 +174,19 @@ API_JQ = {
 }
 
 
+# What a GITHUB_TOKEN (every token of a rehearsal) may not read, as GitHub refuses it: secrets'
+# names and Actions permissions need an admin, /user needs a user's token.
+ADMIN_ONLY = r"user|repos/[^/]+/[^/]+/(actions/permissions(/.*)?|actions/secrets|environments/[^/]+/secrets)"
+NOT_FOR_THIS_TOKEN = {"message": "Resource not accessible by integration"}
+
+
 def recorded(state: dict, args: list[str]) -> str:
     """`gh api --include --method GET <path>`: the answer recorded for `path` in the folder
     state["api_answers"] (`repo.json` is repos/<owner>/<name>, `repo/<rest>.json` what is below it,
     other paths as they are; the query is ignored), printed with its status line as gh prints it.
-    state["api_failures"] maps a path's substring to {"status", "body"} answered instead."""
+    state["api_failures"] maps a path's substring to {"status", "body"} answered instead. Paths only
+    an admin or a user may read are refused (403) as GitHub refuses them to GITHUB_TOKEN, and an
+    organisation's `plan` is left out (GitHub shows it to owners only)."""
     import re
 
     if len(args) != 4 or args[:2] != ["--include", "--method"] or args[2] != "GET":
@@ -191,8 +199,12 @@ def recorded(state: dict, args: list[str]) -> str:
     file = Path(state.get("api_answers", "/nonexistent")) / f"{name}.json"
     if failures:
         status, body = failures[0]["status"], failures[0].get("body", {})
+    elif re.fullmatch(ADMIN_ONLY, path):
+        status, body = 403, NOT_FOR_THIS_TOKEN
     elif file.is_file():
         status, body = 200, json.loads(file.read_text(encoding="utf-8"))
+        if path.startswith("orgs/") and isinstance(body, dict):
+            body.pop("plan", None)
     else:
         status, body = 404, {"message": "Not Found"}
     print(f"HTTP/2.0 {status} -\r\nContent-Type: application/json\r\n\r\n{json.dumps(body)}", end="")

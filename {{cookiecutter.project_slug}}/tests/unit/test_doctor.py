@@ -90,7 +90,7 @@ def test_a_write_secret_at_repository_level_is_off_where_environments_exist(gh) 
     gh("public", {"actions/secrets": {"status": 200, "body": {"secrets": [{"name": "REFRESH_TOKEN"}]}}})
     info = github_api.get(f"repos/{REPO}")
     repo = doctor_rows.Repo(REPO, info, github_api.plan(info), {}, PROJECT_ROOT)
-    row = doctor_checks.secrets(repo)[0]
+    row = next(doctor_checks.secrets(repo))
     assert (row.setting, row.status) == ("secret REFRESH_TOKEN", "off")
     assert row.fix == "gh secret set REFRESH_TOKEN --env data-refresh; then gh secret delete REFRESH_TOKEN"
 
@@ -131,7 +131,7 @@ def test_no_answer_from_the_api_is_one_line_and_exit_4(gh, failure, capsys, monk
     assert doctor.main(["--repo", REPO]) == 4
     err = capsys.readouterr().err
     assert err.startswith("error: GET repos/octo/churn-model/environments/") and err.count("\n") == 1
-    assert output.read_text() == "verdict=unknown\n"
+    assert output.read_text() == "verdict=error\n"  # not `unknown`: doctor.yml fails and leaves the issue alone
 
 
 def test_bad_usage_exits_2(gh, capsys) -> None:
@@ -152,3 +152,104 @@ def test_the_markdown_table_escapes_what_github_answered(gh, tmp_path, monkeypat
     assert "@&#8203;octo-org/admins \\| #&#8203;1" in text and "`` gh `a\\|b` ``" in text
     assert summary.read_text() == (tmp_path / "doctor.md").read_text() == text
     assert text.count("\n| ") == 2  # the header and one row: nothing broke the table
+
+
+FORBIDDEN = {"status": 403, "body": {"message": "Resource not accessible by integration"}}
+
+
+def repo_of(bake: dict | None = None) -> doctor_rows.Repo:
+    info = github_api.get(f"repos/{REPO}")
+    return doctor_rows.Repo(REPO, info, github_api.plan(info), bake or {"retrain_on_drift": "no"}, PROJECT_ROOT)
+
+
+def test_rows_found_before_an_unreadable_call_are_kept(gh) -> None:
+    gh("paid", {"environments/tuning": FORBIDDEN, "environments/data-refresh/secrets": FORBIDDEN})
+    rows = doctor.diagnose(repo_of({"mlflow_tracking_uri": "https://mlflow.example.com"}))
+    found = {row.setting: row.status for row in rows}
+    assert found["environment data-refresh"] == "off"  # found before tuning's refusal: still off
+    assert found["environment tuning"] == "unknown" and found["secrets of environment data-refresh"] == "unknown"
+    assert found["secrets"] == "ok" and doctor.verdict(rows) == "off"
+
+
+def test_a_plan_the_token_cannot_see_leaves_missing_environments_and_reviewers_unknown(gh) -> None:
+    gh("paid", {"orgs/octo-org": FORBIDDEN, "environments/tuning$": {"status": 404, "body": {"message": "Not Found"}}})
+    rows = {row.setting: row for row in doctor.diagnose(repo_of())}
+    tuning = rows["environment tuning"]
+    assert (tuning.status, tuning.fix) == ("unknown", "plan not visible: run `make doctor` as an owner")
+    assert rows["environment model-registry reviewers"].status == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("path", "answer"),
+    [
+        ("actions/variables", {"status": 200, "text": "{bad"}),
+        ("branches/mlflow-registry", {"status": 200, "body": {}}),
+        ("git/matching-refs", {"status": 200, "body": {"message": "x"}}),
+        ("actions/workflows", {"status": 200, "body": {"workflows": [{"name": "drift", "state": "active"}]}}),
+        (f"repos/{REPO}$", {"status": 200, "body": []}),
+    ],
+)
+def test_an_unexpected_answer_is_one_line_and_exit_4(gh, path, answer, capsys, monkeypatch) -> None:
+    gh("public", {path: answer})
+    monkeypatch.chdir(PROJECT_ROOT)
+    assert doctor.main(["--repo", REPO]) == 4
+    err = capsys.readouterr().err
+    assert "unexpected answer" in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_another_tracking_server_is_a_warning_with_the_value_the_workflows_use(gh) -> None:
+    gh("paid")
+    rows = {
+        row.setting: row for row in doctor_checks.variables(repo_of({"mlflow_tracking_uri": "https://new.example"}))
+    }
+    row = rows["variable MLFLOW_TRACKING_URI"]
+    assert (row.status, row.found) == ("warn", "another server than the answer")
+    assert row.consequence == "the workflows use https://mlflow.example.com"
+    assert row.fix.startswith("gh variable set MLFLOW_TRACKING_URI --body https://new.example")
+
+
+def test_an_environment_limited_to_protected_branches_is_not_every_branch(gh) -> None:
+    limited = {
+        "name": "tuning",
+        "deployment_branch_policy": {"protected_branches": True, "custom_branch_policies": False},
+    }
+    tag = {"branch_policies": [{"name": "main", "type": "tag"}], "total_count": 1}
+    gh("public", {"environments/tuning$": {"status": 200, "body": limited},
+                  "model-registry/deployment-branch-policies": {"status": 200, "body": tag}})  # fmt: skip
+    rows = {row.setting: row for row in doctor.diagnose(repo_of())}
+    assert (rows["environment tuning"].status, rows["environment tuning"].found) == ("warn", "protected branches only")
+    assert "main not known to be protected" in rows["environment tuning"].consequence
+    registry = rows["environment model-registry"]  # a tag named main is not the branch main
+    assert (registry.status, registry.found) == ("off", "deployment branches none")
+    gh("public", {"environments/tuning$": {"status": 200, "body": limited},
+                  "branches/main": {"status": 200, "body": {"name": "main", "protected": True}}})  # fmt: skip
+    row = {row.setting: row for row in doctor.diagnose(repo_of())}["environment tuning"]
+    assert (row.status, row.found) == ("ok", "protected branches only; main protected")
+
+
+def test_allowed_actions_organisation_variables_auto_merge_and_server_secrets(gh) -> None:
+    local = {"status": 200, "body": {"enabled": True, "allowed_actions": "local_only"}}
+    org = {"status": 200, "body": {"total_count": 1, "variables": [{"name": "RETRAIN_ON_DRIFT", "value": "maybe"}]}}
+    gh("paid", {"actions/permissions$": local, "organization-variables": org})
+    rows = {row.setting: row for row in doctor.diagnose(repo_of({"mlflow_tracking_uri": "https://mlflow.example.com"}))}
+    assert rows["allowed actions"].status == "off" and "every workflow stops" in rows["allowed actions"].consequence
+    assert rows["variable RETRAIN_ON_DRIFT"].status == "off"  # an organisation variable the workflows see
+    assert rows["secrets MLFLOW_TRACKING_*"].status == "warn" and rows["secrets MLFLOW_READ_*"].status == "warn"
+    gh("private-free", {"actions/variables": {"status": 200, "body": {"variables": [
+        {"name": "REFRESH_AUTO_MERGE", "value": "true"}]}}})  # fmt: skip
+    rows = {row.setting: row for row in doctor.diagnose(repo_of())}
+    assert rows["variable REFRESH_AUTO_MERGE"].status == "warn"
+
+
+def test_limits_are_said_not_passed_as_ok(gh) -> None:
+    many = {"status": 200, "body": {"variables": [{"name": f"V{n}", "value": "x"} for n in range(100)]}}
+    refs = [{"ref": f"refs/pr-reports/{n}"} for n in range(100, 135)]
+    tree = {"sha": "x", "tree": [{"path": "mlflow.db", "type": "blob", "size": 1}], "truncated": True}
+    pulls = {"status": 200, "body": {"state": "open"}}
+    gh("public", {"actions/variables": many, "matching-refs": {"status": 200, "body": refs},
+                  "git/trees": {"status": 200, "body": tree}, "pulls/": pulls})  # fmt: skip
+    rows = {row.setting: row for row in doctor.diagnose(repo_of())}
+    assert rows["list actions/variables"].found == "more than 1,000 items: not all read"
+    assert rows["refs/pr-reports/<n> not looked up"].status == "unknown"
+    assert rows["refs/pr-reports/<n> not looked up"].found.startswith("5 of 35 ref(s) not checked")
+    assert rows["branch mlflow-registry"].status == "unknown"

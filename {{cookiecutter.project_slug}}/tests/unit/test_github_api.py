@@ -63,7 +63,14 @@ def test_a_success_returns_the_json_body(gh) -> None:
         ({"status": 401, "body": {"message": "Bad credentials"}}, github_api.Forbidden, "run `gh auth login`"),
         ({"status": 404, "body": {"message": "Not Found"}}, github_api.NotFound, "not found (HTTP 404)"),
         (RATE_LIMITED, github_api.RateLimited, "rate limit is used up (HTTP 403); it resets at 00:00 UTC"),
-        ({"status": 429, "body": {"message": "slow down"}}, github_api.RateLimited, "(HTTP 429); wait an hour"),
+        ({"status": 429, "body": {"message": "slow down"}}, github_api.RateLimited, "429); wait at least a minute"),
+        ({"status": 429, "headers": {"retry-after": "60", "x-ratelimit-reset": "1767225600"}}, github_api.RateLimited,
+         "(HTTP 429); wait 60 seconds"),
+        ({"status": 403, "headers": {"x-ratelimit-remaining": "12", "x-ratelimit-reset": "1767225600"},
+          "body": {"message": "You have exceeded a secondary rate limit"}}, github_api.RateLimited,
+         "(HTTP 403); wait at least a minute"),
+        ({"status": 500, "text": "<html><body><h1>Internal Server Error</h1>" + "x" * 500 + "</body></html>"},
+         github_api.ApiError, "GitHub answered HTTP 500: Internal Server Error xxx"),
         ({"status": 502, "body": {"message": "Server Error"}}, github_api.ApiError, "GitHub answered HTTP 502"),
         ("network", github_api.ApiError, "no answer from GitHub: error connecting to api.github.com"),
     ],
@@ -74,7 +81,7 @@ def test_each_failure_is_one_classified_line(gh, failure, error, words) -> None:
         github_api.get(f"repos/{REPO}/actions/variables")
     message = str(raised.value)
     assert message.startswith(f"GET repos/{REPO}/actions/variables: ") and words in message, message
-    assert "\n" not in message and raised.value.exit_code == 4
+    assert "\n" not in message and raised.value.exit_code == 4 and len(message) < 200
 
 
 def test_no_gh_on_path_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -135,8 +142,68 @@ def test_a_dry_run_prints_the_calls_and_changes_nothing(gh, capsys) -> None:
     assert github_setup.run(REPO, dry_run=True, root=PROJECT_ROOT) == 0
     assert writes(gh) == []
     out = capsys.readouterr().out
-    assert f"would create environment tuning to selected deployment branches: gh api --method PUT {TUNING}" in out
+    assert (
+        f"would create environment tuning to selected deployment branches:\n  gh api --method PUT {TUNING} --input -"
+        in out
+    )
     assert out.count("would ") == 8
+
+
+def test_a_printed_call_run_in_a_shell_sends_the_same_body(gh, capsys) -> None:
+    gh("public-new")
+    body = {"name": 'it\'s "quoted" $HOME `x`', "value": "a\\b  two  spaces"}
+    lines = github_setup.command("POST", f"repos/{REPO}/actions/variables", body)
+    subprocess.run(["bash", "-c", "\n".join(lines)], check=True, capture_output=True)
+    [sent] = [call for call in gh.calls() if call["method"] == "POST"]
+    assert sent == {"method": "POST", "path": f"repos/{REPO}/actions/variables", "body": body}
+
+
+def test_a_refused_read_is_reported_and_the_setup_goes_on(gh, capsys) -> None:
+    forbidden = {"status": 403, "body": {"message": "Must have admin rights to Repository."}}
+    gh("public-new", {"GET environments/model-registry": forbidden, "PUT environments/tuning": {
+        "status": 422, "body": {"message": "Validation Failed"}}})  # fmt: skip
+    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 1
+    out = capsys.readouterr().out
+    assert "could not read environment model-registry: GET" in out and "(needs admin)" in out
+    assert ("POST", f"{TUNING}/deployment-branch-policies") not in writes(gh)  # its environment was not made
+    assert ("PUT", f"repos/{REPO}/actions/permissions/workflow") in writes(gh) and "yours to add" in out
+
+
+def test_setup_leaves_an_environment_limited_to_protected_branches_alone(gh, capsys) -> None:
+    limited = {
+        "name": "tuning",
+        "deployment_branch_policy": {"protected_branches": True, "custom_branch_policies": False},
+    }
+    gh("public", {"GET environments/tuning$": {"status": 200, "body": limited}})
+    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 0
+    assert writes(gh) == [] and "tuning is limited to protected branches: left as you chose" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("answer", "code", "words"), [
+    ("https://mlflow.example.com", 0, "ok: variable MLFLOW_TRACKING_URI is set"),
+    ("https://new.example.com", 1, "it holds another value, kept as yours"),
+])  # fmt: skip
+def test_setup_keeps_a_tracking_server_you_chose(gh, tmp_path, capsys, answer, code, words) -> None:
+    gh("paid")
+    (tmp_path / ".cookiecutter.json").write_text(json.dumps({"mlflow_tracking_uri": answer}))
+    assert github_setup.run(REPO, dry_run=False, root=tmp_path) == code
+    assert words in capsys.readouterr().out
+    assert ("POST", f"repos/{REPO}/actions/variables") not in writes(gh)
+
+
+def test_make_gives_the_repository_as_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPO", "octo/from-make")
+    assert github_api.repository(None) == "octo/from-make"
+    monkeypatch.setenv("REPO", "octo/x; rm -rf ~")
+    with pytest.raises(ValueError, match="is not a repository"):
+        github_api.repository(None)
+
+
+def test_a_list_longer_than_ten_pages_says_it_was_cut(gh) -> None:
+    page = {"status": 200, "body": {"secrets": [{"name": f"S{n}"} for n in range(100)]}}
+    gh("public", {"actions/secrets": page})
+    found = github_api.get_all(f"repos/{REPO}/actions/secrets", "secrets")
+    assert len(found) == 1000 and found.complete is False
 
 
 def test_setup_on_the_free_plan_says_what_it_could_not_do_and_why(gh, capsys) -> None:

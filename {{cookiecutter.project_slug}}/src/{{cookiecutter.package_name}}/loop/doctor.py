@@ -7,8 +7,9 @@ refresh needs it, schedules, the registry branch's health and size, and leftover
 
 Exit 0: the loop works as documented (rows marked `warn` say what the plan or a choice leaves
 weaker); 1: something is off; 2: bad usage; 4: the API could not answer (a check the token may
-not read, the rate limit, no network). `--markdown PATH` writes the table as GitHub Markdown,
-also added to the job summary on GitHub; `verdict=ok|off|unknown` goes to the step's outputs.
+not read: `unknown` rows, or the rate limit, no network, an unexpected answer: `error`, no table).
+`--markdown PATH` writes the table as GitHub Markdown, also added to the job summary on GitHub;
+`verdict=ok|off|unknown|error` goes to the step's outputs.
 """
 
 from __future__ import annotations
@@ -25,31 +26,20 @@ from .errors import fail, output, printable
 from .markdown import code_span, escape_cell
 
 COLUMNS = ("setting", "status", "expected", "found", "consequence", "fix")
-EXIT = {"ok": 0, "off": 1, "unknown": api.EXIT_API}
-# GITHUB_TOKEN (doctor.yml) cannot read Actions permissions or secrets' names: an admin's gh can.
-TOKEN_FIX = "run make doctor with gh logged in as a repository admin"
+EXIT = {"ok": 0, "off": 1, "unknown": api.EXIT_API, "error": api.EXIT_API}
 
 
 def run_check(title: str, check, repo: rows_.Repo) -> list[rows_.Row]:
-    """The check's rows; a check the token may not read becomes one `unknown` row instead of a failure."""
-    try:
-        return check(repo)
-    except (api.Forbidden, api.NotFound) as refused:
-        return [rows_.Row(title, "unknown", "readable", str(refused), "not checked", TOKEN_FIX)]
-    except api.RateLimited:
-        raise
-    except api.ApiError as error:
-        if not error.status or error.status >= 500:
-            raise  # no answer at all: the next checks would fail the same way
-        return [rows_.Row(title, "unknown", "an answer", str(error), "not checked", "run make doctor again")]
+    """The check's rows; the part the token could not read becomes an `unknown` row after the rows found before it."""
+    return list(rows_.guarded(title, check, repo))
 
 
 def diagnose(repo: rows_.Repo) -> list[rows_.Row]:
-    """Every check's rows, the plan first."""
+    """Every check's rows, the plan first, lists cut short last."""
     rows = [rows_.Row("repository", "ok", "reachable", f"{repo.name}: {repo.plan.describe()}")]
     for title, check in checks.CHECKS.items():
         rows.extend(run_check(title, check, repo))
-    return rows
+    return rows + rows_.cut_rows(repo)
 
 
 def verdict(rows: list[rows_.Row]) -> str:
@@ -94,7 +84,7 @@ def write_markdown(text: str, path: Path | None) -> None:
 
 def run(name: str, markdown: Path | None, root: Path = Path(".")) -> int:
     """Check the repository, print the table and return the exit code of its verdict."""
-    info = api.get(f"repos/{name}")
+    info = api.repository_info(name)
     repo = rows_.Repo(name, info, api.plan(info), expected.answers(root), root, rows_.environment_variables())
     rows = diagnose(repo)
     print(text_table(rows), end="")
@@ -115,5 +105,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         return fail(error, 2)
     except api.ApiError as error:
-        output("verdict", "unknown", show=False)
+        output("verdict", "error", show=False)  # not `unknown`: nothing was checked, the run must fail
         return fail(error)

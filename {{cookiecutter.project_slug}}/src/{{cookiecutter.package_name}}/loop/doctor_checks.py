@@ -7,48 +7,52 @@ the most the plan allows (still exit 0); `unknown` means the token could not rea
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 from . import doctor_refs as refs
 from . import github_api as api
 from . import github_expected as expected
-from .doctor_rows import Repo, Row
+from .doctor_rows import SETUP, Repo, Row, guarded
 
-SETUP = "make github-setup"
+OWNER = "plan not visible: run `make doctor` as an owner"
 
 
-def environments(repo: Repo) -> list[Row]:
-    rows = []
+def environments(repo: Repo) -> Iterator[Row]:
     for name, branches in expected.environments(repo.default_branch).items():
         setting, want = f"environment {name}", f"exists, deployment branches {', '.join(branches)}"
         users = expected.ENVIRONMENTS[name][1]
         if repo.plan.environments is False:
-            rows.append(
-                Row(
-                    setting,
-                    "warn",
-                    want,
-                    f"not available ({repo.plan.describe()})",
-                    f"{users}: `environment: {name}` protects nothing; its secrets cannot exist, so any write "
-                    "credential would be a repository secret that every branch's workflow can read",
-                    "make the repository public, or move to a paid plan; until then keep write secrets "
-                    "out of the repository",
-                )
+            yield Row(
+                setting,
+                "warn",
+                want,
+                f"not available ({repo.plan.describe()})",
+                f"{users}: `environment: {name}` protects nothing; its secrets cannot exist, so any write "
+                "credential would be a repository secret that every branch's workflow can read",
+                "make the repository public, or move to a paid plan; until then keep write secrets "
+                "out of the repository",
             )
             continue
-        rows.append(environment(repo, name, branches, setting, want, users))
-        rows.extend(reviewers(repo, name))
-    return rows
+        yield from guarded(setting, environment, repo, name, branches, setting, want, users)
 
 
-def environment(repo: Repo, name: str, branches: list[str], setting: str, want: str, users: str) -> Row:
+def environment(repo: Repo, name: str, branches: list[str], setting: str, want: str, users: str) -> Iterator[Row]:
     found = repo.get(f"environments/{name}")
     if found is None:
-        return Row(
-            setting, "off", want, "missing", f"{users}: GitHub creates it on first use with no branch limit", SETUP
-        )
-    if not (found.get("deployment_branch_policy") or {}).get("custom_branch_policies"):
-        return Row(
+        if repo.plan.environments is None:  # a private repository whose plan this token cannot see
+            yield Row(setting, "unknown", want, "missing, or not available to this plan", OWNER, OWNER)
+        else:
+            yield Row(
+                setting, "off", want, "missing", f"{users}: GitHub creates it on first use with no branch limit", SETUP
+            )
+        return
+    policy = found.get("deployment_branch_policy") or {}
+    if not isinstance(policy, dict):
+        raise api.Unexpected(f"GET environments/{name}: unexpected answer (deployment_branch_policy)")
+    if policy.get("protected_branches"):
+        yield protected(repo, branches, setting, want)
+    elif not policy.get("custom_branch_policies"):
+        yield Row(
             setting,
             "off",
             want,
@@ -56,8 +60,30 @@ def environment(repo: Repo, name: str, branches: list[str], setting: str, want: 
             "a workflow of any branch (a same-repository pull request's too) can name it and read its secrets",
             SETUP,
         )
-    policies = api.get_all(f"repos/{repo.name}/environments/{name}/deployment-branch-policies", "branch_policies")
-    have = sorted(str(p.get("name")) for p in policies)
+    else:
+        yield chosen_branches(repo, name, branches, setting, want)
+    yield from reviewers(repo, name, found)
+
+
+def protected(repo: Repo, branches: list[str], setting: str, want: str) -> Row:
+    """An environment limited to protected branches: as good as chosen ones when its branches are protected."""
+    open_ = [b for b in branches if not (repo.get(f"branches/{b}") or {}).get("protected")]
+    if not open_:
+        return Row(setting, "ok", want, f"protected branches only; {', '.join(branches)} protected")
+    return Row(
+        setting,
+        "warn",
+        want,
+        "protected branches only",
+        f"{', '.join(open_)} not known to be protected: its jobs cannot use the environment",
+        f"protect {', '.join(open_)} (Settings → Branches), or choose selected branches",
+    )
+
+
+def chosen_branches(repo: Repo, name: str, branches: list[str], setting: str, want: str) -> Row:
+    policies = repo.all(f"environments/{name}/deployment-branch-policies", "branch_policies")
+    # A tag policy named like a branch does not let that branch deploy.
+    have = sorted(str(p.get("name")) for p in policies if p.get("type", "branch") == "branch")
     if have == branches:
         return Row(setting, "ok", want, f"deployment branches {', '.join(have)}")
     extra = sorted(set(have) - set(branches))
@@ -70,17 +96,18 @@ def environment(repo: Repo, name: str, branches: list[str], setting: str, want: 
     return Row(setting, "off", want, f"deployment branches {', '.join(have) or 'none'}", consequence, fix)
 
 
-def reviewers(repo: Repo, name: str) -> list[Row]:
+def reviewers(repo: Repo, name: str, found: dict) -> list[Row]:
     """A row for required reviewers where they are configured (they are optional)."""
-    found = repo.get(f"environments/{name}") or {}
     rules = [r for r in found.get("protection_rules") or [] if r.get("type") == "required_reviewers"]
     if not rules:
         return []
-    count = len(rules[0].get("reviewers") or [])
+    count, setting = len(rules[0].get("reviewers") or []), f"environment {name} reviewers"
+    if repo.plan.reviewers is None:
+        return [Row(setting, "unknown", "enforced", f"{count} configured; {OWNER}", "", OWNER)]
     if repo.plan.reviewers is False:
         return [
             Row(
-                f"environment {name} reviewers",
+                setting,
                 "warn",
                 "enforced",
                 f"{count} configured, not enforced ({repo.plan.describe()})",
@@ -88,10 +115,11 @@ def reviewers(repo: Repo, name: str) -> list[Row]:
                 "GitHub Enterprise, or a public repository, enforces them",
             )
         ]
-    return [Row(f"environment {name} reviewers", "ok", "optional", f"{count} required reviewer(s)")]
+    return [Row(setting, "ok", "optional", f"{count} required reviewer(s)")]
 
 
 def variables(repo: Repo) -> list[Row]:
+    """The variables the answers imply, the cloud login and the choices (organisation variables count)."""
     found = repo.variables()
     rows = variable_rows(repo, found)
     return rows or [Row("variables", "ok", "what the answers and the workflows need", f"{len(found)} set, none off")]
@@ -100,17 +128,30 @@ def variables(repo: Repo) -> list[Row]:
 def variable_rows(repo: Repo, found: dict[str, str]) -> list[Row]:
     rows = []
     for name, value in expected.variables(repo.bake).items():
-        ok = found.get(name) == value
-        rows.append(
-            Row(
-                f"variable {name}",
-                "ok" if ok else "off",
-                "the answer mlflow_tracking_uri",
-                "set" if ok else ("another value" if name in found else "missing"),
-                "" if ok else "the workflows use the embedded registry on branch mlflow-registry, not the server",
-                "" if ok else SETUP,
+        if found.get(name) == value:
+            rows.append(Row(f"variable {name}", "ok", "the answer mlflow_tracking_uri", "set"))
+        elif name in found:  # github-setup keeps a value you chose: say which server the workflows use
+            rows.append(
+                Row(
+                    f"variable {name}",
+                    "warn",
+                    "the answer mlflow_tracking_uri",
+                    "another server than the answer",
+                    f"the workflows use {found[name]}",
+                    f"gh variable set {name} --body {value} (if {found[name]} is wrong)",
+                )
             )
-        )
+        else:
+            rows.append(
+                Row(
+                    f"variable {name}",
+                    "off",
+                    "the answer mlflow_tracking_uri",
+                    "missing",
+                    "the workflows use the embedded registry on branch mlflow-registry, not the server",
+                    SETUP,
+                )
+            )
     for name in expected.cloud_variables(repo.bake):
         if name not in found:
             rows.append(
@@ -135,29 +176,72 @@ def variable_rows(repo: Repo, found: dict[str, str]) -> list[Row]:
                     f"gh variable set {name} --body {allowed[0]}",
                 )
             )
+    if repo.plan.environments is False and found.get("REFRESH_AUTO_MERGE") == "true":
+        rows.append(
+            Row(
+                "variable REFRESH_AUTO_MERGE",
+                "warn",
+                "false on this plan",
+                "true",
+                "auto-merge always refuses here: the plan has no environment data-refresh to hold its token",
+                "gh variable set REFRESH_AUTO_MERGE --body false",
+            )
+        )
     return rows
 
 
-def secrets(repo: Repo) -> list[Row]:
-    names = {s["name"] for s in api.get_all(f"repos/{repo.name}/actions/secrets", "secrets")}
+def secrets(repo: Repo) -> Iterator[Row]:
+    names = {str(s.get("name")) for s in repo.all("actions/secrets", "secrets")}
     rows = []
     for name in sorted(names & set(expected.ENVIRONMENT_SECRETS)):
         where = expected.ENVIRONMENT_SECRETS[name]
-        status = "warn" if repo.plan.environments is False else "off"
         rows.append(
             Row(
                 f"secret {name}",
-                status,
+                "off" if repo.plan.environments else "warn",  # no environment to move it to, or not known
                 f"a secret of environment {where}",
                 "a repository secret",
                 "every workflow of every branch, same-repository pull requests included, can read it",
                 f"gh secret set {name} --env {where}; then gh secret delete {name}",
             )
         )
-    if repo.plan.environments is not False:
-        rows.extend(refresh_token(repo))
-    return rows or [
+    yield from rows or [
         Row("secrets", "ok", "write credentials only in environments", f"{len(names)} repository secret(s)")
+    ]
+    if expected.variables(repo.bake) and not names & set(READ_SECRETS):
+        yield Row(
+            "secrets MLFLOW_READ_*",
+            "warn",
+            "repository secrets, read-only (with a tracking server)",
+            "none",
+            "the training, drift and score jobs reach the server without credentials",
+            "gh secret set MLFLOW_READ_USERNAME, MLFLOW_READ_PASSWORD (or MLFLOW_READ_TOKEN); docs/ci.md, Settings",
+        )
+    if repo.plan.environments is not False:
+        yield from guarded("secrets of environment model-registry", tracking_secrets, repo)
+        yield from guarded("secrets of environment data-refresh", refresh_token, repo)
+
+
+READ_SECRETS = ("MLFLOW_READ_USERNAME", "MLFLOW_READ_PASSWORD", "MLFLOW_READ_TOKEN")
+WRITE_SECRETS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "MLFLOW_TRACKING_TOKEN")
+
+
+def tracking_secrets(repo: Repo) -> list[Row]:
+    """With a tracking server, the model-registry environment's login to it (names only)."""
+    if not expected.variables(repo.bake) or repo.get("environments/model-registry") is None:
+        return []
+    names = {str(s.get("name")) for s in repo.all("environments/model-registry/secrets", "secrets")}
+    if names & set(WRITE_SECRETS):
+        return [Row("secrets MLFLOW_TRACKING_*", "ok", "in environment model-registry", "present")]
+    return [
+        Row(
+            "secrets MLFLOW_TRACKING_*",
+            "warn",
+            "in environment model-registry (with a tracking server)",
+            "none",
+            "register, promote and rollback write without credentials: only a server open to anyone accepts it",
+            "gh secret set MLFLOW_TRACKING_USERNAME --env model-registry (and _PASSWORD, or _TOKEN)",
+        )
     ]
 
 
@@ -165,8 +249,8 @@ def refresh_token(repo: Repo) -> list[Row]:
     """REFRESH_TOKEN where auto-merge needs it (off without it) or the refresh would use it (warn)."""
     if repo.get("environments/data-refresh") is None:
         return []
-    found = api.get_all(f"repos/{repo.name}/environments/data-refresh/secrets", "secrets")
-    if any(s["name"] == "REFRESH_TOKEN" for s in found):
+    found = repo.all("environments/data-refresh/secrets", "secrets")
+    if any(s.get("name") == "REFRESH_TOKEN" for s in found):
         return [Row("secret REFRESH_TOKEN", "ok", "in environment data-refresh", "present")]
     auto = repo.variables().get("REFRESH_AUTO_MERGE") == "true"
     retrain = repo.variables().get("RETRAIN_ON_DRIFT", str(repo.bake.get("retrain_on_drift", "no"))) == "yes"
@@ -189,82 +273,12 @@ def refresh_token(repo: Repo) -> list[Row]:
     ]
 
 
-def actions(repo: Repo) -> list[Row]:
-    rows = []
-    if not (repo.get("actions/permissions") or {}).get("enabled", True):
-        rows.append(
-            Row(
-                "GitHub Actions",
-                "off",
-                "enabled",
-                "disabled",
-                "no workflow runs",
-                "Settings → Actions → General → Allow all actions",
-            )
-        )
-    found = repo.get("actions/permissions/workflow") or {}
-    can = found.get("can_approve_pull_request_reviews")
-    rows.append(
-        Row(
-            "Actions may create pull requests",
-            "ok" if can else "off",
-            "allowed",
-            "allowed" if can else "not allowed",
-            "" if can else "refresh.yml, tune.yml and template-update.yml fail opening their pull request",
-            "" if can else SETUP,
-        )
-    )
-    default = found.get("default_workflow_permissions", "read")
-    rows.append(
-        Row(
-            "default GITHUB_TOKEN permissions",
-            "ok" if default == "read" else "warn",
-            "read",
-            default,
-            "" if default == "read" else "a workflow without a permissions block gets write access",
-            "" if default == "read" else "Settings → Actions → General → Workflow permissions → Read",
-        )
-    )
-    return rows
-
-
-def schedules(repo: Repo) -> list[Row]:
-    states = {
-        Path(w["path"]).name: w.get("state", "")
-        for w in api.get_all(f"repos/{repo.name}/actions/workflows", "workflows")
-    }
-    rows = []
-    for name in expected.scheduled_workflows(repo.root):
-        state = states.get(name, "not on the default branch")
-        status = "ok" if state == "active" else "off"
-        rows.append(
-            Row(
-                f"schedule of {name}",
-                status,
-                "active",
-                state,
-                "" if status == "ok" else "its scheduled runs do not happen",
-                "" if status == "ok" else f"gh workflow enable {name}",
-            )
-        )
-        if repo.info.get("fork") and status == "ok":
-            rows[-1] = Row(
-                f"schedule of {name}",
-                "warn",
-                "active",
-                "a fork",
-                "GitHub runs no schedules in forks until you enable them under the Actions tab",
-                "Actions → I understand my workflows, enable them",
-            )
-    return rows
-
-
 CHECKS = {
     "environments": environments,
     "variables": variables,
     "secrets": secrets,
-    "Actions permissions": actions,
-    "schedules": schedules,
+    "Actions permissions": refs.actions,
+    "schedules": refs.schedules,
     "registry branch": refs.registry,
     "report refs": refs.pr_reports,
 }

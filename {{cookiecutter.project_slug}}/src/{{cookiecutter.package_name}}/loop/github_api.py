@@ -52,6 +52,16 @@ class RateLimited(ApiError):
     """HTTP 403 or 429 with the rate limit used up."""
 
 
+class Unexpected(ApiError):
+    """A success whose body is not what this call answers: the API changed, or a proxy answered."""
+
+
+class Items(list):
+    """The items of a paginated list; `complete` is False when more pages were left unread."""
+
+    complete = True
+
+
 @dataclass
 class Answer:
     status: int
@@ -73,17 +83,30 @@ def parse(text: str) -> Answer | None:
     try:
         body = json.loads(rest) if rest.strip() else None
     except json.JSONDecodeError:
-        body = rest.strip()
+        body = NotJson(rest.strip())
     return Answer(int(found.group(1)), headers, body)
+
+
+class NotJson(str):
+    """A body that is not JSON (an HTML error page, a proxy's answer)."""
+
+
+def short(text: str, limit: int = 80) -> str:
+    """One short line of a message: an HTML page or a long body must not fill the error line."""
+    line = " ".join(re.sub(r"<[^>]*>", " ", text).split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
 def classify(answer: Answer, what: str) -> Answer:
     """Return a successful answer; raise the error class its status and headers mean."""
     status, headers = answer.status, answer.headers
     if 200 <= status < 300:
+        if isinstance(answer.body, NotJson):
+            raise Unexpected(f"{what}: unexpected answer (not JSON: {short(answer.body)})", status)
         return answer
-    message = answer.body.get("message", "") if isinstance(answer.body, dict) else str(answer.body or "")
-    if status == 429 or (status == 403 and (headers.get("x-ratelimit-remaining") == "0" or "rate limit" in message)):
+    message = short(answer.body.get("message", "") if isinstance(answer.body, dict) else str(answer.body or ""))
+    used_up = headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers or "rate limit" in message
+    if status == 429 or (status == 403 and used_up):
         raise RateLimited(f"{what}: GitHub's API rate limit is used up (HTTP {status}){resets(headers)}", status)
     if status == 401:
         raise Forbidden(
@@ -97,11 +120,14 @@ def classify(answer: Answer, what: str) -> Answer:
 
 
 def resets(headers: dict[str, str]) -> str:
-    """When the rate limit resets, from its header, as `; it resets at HH:MM UTC`."""
+    """How long to wait, by GitHub's documented rule: retry-after, else the reset time of a used-up limit."""
+    after = headers.get("retry-after", "")
+    if after.isdigit():
+        return f"; wait {after} seconds and run it again"
     stamp = headers.get("x-ratelimit-reset", "")
-    if not stamp.isdigit():
-        return "; wait an hour and run it again"
-    return "; it resets at " + time.strftime("%H:%M UTC", time.gmtime(int(stamp)))
+    if headers.get("x-ratelimit-remaining") == "0" and stamp.isdigit():
+        return "; it resets at " + time.strftime("%H:%M UTC", time.gmtime(int(stamp)))
+    return "; wait at least a minute and run it again"  # a secondary limit that names no time
 
 
 def call(path: str, method: str = "GET", body: Any = None) -> Answer:
@@ -130,27 +156,37 @@ def call(path: str, method: str = "GET", body: Any = None) -> Answer:
     return classify(answer, what)
 
 
-def get(path: str) -> Any:
-    """The JSON body of a GET."""
-    return call(path).body
+def get(path: str, shape: type | None = None) -> Any:
+    """The JSON body of a GET; with `shape` (dict or list), a body of another type is Unexpected."""
+    body = call(path).body
+    if shape is not None and not isinstance(body, shape):
+        raise Unexpected(f"GET {path.split('?')[0]}: unexpected answer (not a JSON {shape.__name__})")
+    return body
 
 
-def get_all(path: str, key: str | None = None) -> list[Any]:
-    """Every item of a paginated list (`key` names the list inside an object answer), page by page."""
-    items: list[Any] = []
+def get_all(path: str, key: str | None = None) -> Items:
+    """Every item of a paginated list (`key` names the list inside an object answer), page by page.
+
+    Each item must be an object. After MAX_PAGES pages the list is cut: `complete` says so.
+    """
+    items = Items()
     separator = "&" if "?" in path else "?"
     for page in range(1, MAX_PAGES + 1):
-        body = get(f"{path}{separator}per_page={PER_PAGE}&page={page}")
-        found = (body or {}).get(key, []) if key else (body or [])
+        body = get(f"{path}{separator}per_page={PER_PAGE}&page={page}", dict if key else list)
+        found = body.get(key) if key else body
+        if not isinstance(found, list) or not all(isinstance(item, dict) for item in found):
+            raise Unexpected(f"GET {path.split('?')[0]}: unexpected answer (not a list of objects)")
         items.extend(found)
         if len(found) < PER_PAGE:
-            break
+            return items
+    items.complete = False
     return items
 
 
 def repository(given: str | None = None) -> str:
-    """owner/name: the option, else GH_REPO, else GITHUB_REPOSITORY, else the `origin` remote's URL."""
-    for candidate in (given, os.environ.get("GH_REPO"), os.environ.get("GITHUB_REPOSITORY")):
+    """owner/name: the option, else REPO, GH_REPO or GITHUB_REPOSITORY, else the `origin` remote's URL."""
+    # REPO: `make doctor REPO=owner/name` (make hands command-line variables to the command's environment).
+    for candidate in (given, os.environ.get("REPO"), os.environ.get("GH_REPO"), os.environ.get("GITHUB_REPOSITORY")):
         if candidate:
             if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", candidate):
                 raise ValueError(f"{candidate!r} is not a repository: give owner/name")
@@ -158,7 +194,7 @@ def repository(given: str | None = None) -> str:
     url = git_output("remote", "get-url", "origin") or ""
     found = _REMOTE.search(url)
     if found is None:
-        raise ValueError("which repository? no GitHub `origin` remote: give --repo owner/name (or set GH_REPO)")
+        raise ValueError("which repository? no GitHub `origin` remote: give REPO=owner/name to make (or --repo)")
     return found.group(1)
 
 
@@ -193,6 +229,11 @@ class Plan:
         )
 
 
+def repository_info(name: str) -> dict:
+    """The repository's own answer (`repos/owner/name`), which every command reads first."""
+    return get(f"repos/{name}", dict)
+
+
 def plan(repo: dict) -> Plan:
     """The plan of the repository's owner: an organisation's (owners see it) or your own account's."""
     if not repo.get("private"):
@@ -200,9 +241,9 @@ def plan(repo: dict) -> Plan:
     owner = repo.get("owner") or {}
     try:
         if owner.get("type") == "Organization":
-            account = get(f"orgs/{owner.get('login')}")
+            account = get(f"orgs/{owner.get('login')}", dict)
         else:
-            account = get("user")
+            account = get("user", dict)
             account = account if account.get("login") == owner.get("login") else {}
     except (NotFound, Forbidden):
         account = {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,29 +32,28 @@ class Setup:
         self.repo, self.dry_run, self.say = repo, dry_run, say
         self.missed: list[str] = []
 
-    def change(self, what: str, method: str, path: str, body: Any = None) -> None:
-        """Make one change, or print it in a dry run; a refusal is noted, a dead API stops everything."""
+    def change(self, what: str, method: str, path: str, body: Any = None) -> bool:
+        """Make one change, or print it in a dry run; a refusal is noted (False), a dead API stops everything."""
         full = f"repos/{self.repo}/{path}" if path else f"repos/{self.repo}"
         if self.dry_run:
-            self.say(
-                printable(
-                    f"would {what}: gh api --method {method} {full}" + (f" <<< '{json.dumps(body)}'" if body else "")
-                )
-            )
-            return
+            self.say(printable(f"would {what}:"))
+            for line in command(method, full, body):
+                self.say(line)  # not folded: json.dumps escapes control characters, and spaces are the body's
+            return True
         try:
             api.call(full, method, body)
         except (api.NotFound, api.Forbidden) as refused:
             self.could_not(what, str(refused))
-            return
-        except api.RateLimited:
+            return False
+        except (api.RateLimited, api.Unexpected):
             raise
         except api.ApiError as error:
-            if not error.status:
+            if not error.status or error.status >= 500:
                 raise
             self.could_not(what, str(error))  # 409, 422: a policy or a value GitHub refuses
-            return
+            return False
         self.say(printable(f"done: {what}"))
+        return True
 
     def could_not(self, what: str, why: str) -> None:
         self.missed.append(what)
@@ -63,11 +63,27 @@ class Setup:
         self.say(printable(f"ok: {what}"))
 
     def get(self, path: str) -> Any:
-        """A read of this repository's settings; None when it does not exist."""
+        """A read of this repository's settings; None when it does not exist (a refusal is raised)."""
         try:
-            return api.get(f"repos/{self.repo}/{path}")
+            return api.get(f"repos/{self.repo}/{path}", dict)
         except api.NotFound:
             return None
+
+
+def command(method: str, path: str, body: Any) -> list[str]:
+    """The gh command a dry run prints, to paste into a shell: the body as a quoted here-document."""
+    line = f"  gh api --method {method} {shlex.quote(path)}"
+    if body is None:
+        return [line]
+    return [f"{line} --input - <<'JSON'", json.dumps(body), "JSON"]
+
+
+def step(setup: Setup, what: str, do: Callable[..., None], *args: Any) -> None:
+    """One step of the set-up; a read the token may not make is reported and the next step goes on."""
+    try:
+        do(setup, *args)
+    except api.Forbidden as refused:
+        setup.could_not(what, f"{refused} (needs admin)")
 
 
 def kept_rules(environment: dict) -> dict:
@@ -85,17 +101,22 @@ def kept_rules(environment: dict) -> dict:
 def environment(setup: Setup, name: str, branches: list[str]) -> None:
     """Create the environment, limit it to its branches, and add the missing branch rules."""
     found = setup.get(f"environments/{name}")
-    limited = bool(found and (found.get("deployment_branch_policy") or {}).get("custom_branch_policies"))
+    policy = (found or {}).get("deployment_branch_policy") or {}
+    if policy.get("protected_branches"):
+        setup.ok(f"environment {name} is limited to protected branches: left as you chose")
+        return
+    limited = bool(policy.get("custom_branch_policies"))
     if limited:
         setup.ok(f"environment {name} exists and is limited to chosen branches")
     else:
         verb = "limit environment" if found else "create environment"
         body = {**kept_rules(found or {}), "deployment_branch_policy": CUSTOM}
-        setup.change(f"{verb} {name} to selected deployment branches", "PUT", f"environments/{name}", body)
+        if not setup.change(f"{verb} {name} to selected deployment branches", "PUT", f"environments/{name}", body):
+            return  # no environment to add branches to
     have = set()
     if limited:
         policies = api.get_all(f"repos/{setup.repo}/environments/{name}/deployment-branch-policies", "branch_policies")
-        have = {policy.get("name") for policy in policies}
+        have = {policy.get("name") for policy in policies if policy.get("type", "branch") == "branch"}
     for branch in branches:
         if branch in have:
             setup.ok(f"environment {name} allows branch {branch}")
@@ -151,7 +172,7 @@ def run(repo: str, dry_run: bool, root: Path = Path(".")) -> int:
     """Set the repository up; 0 when everything is as the workflows expect, 1 when something could not be done."""
     bake = expected.answers(root)
     setup = Setup(repo, dry_run)
-    found = api.get(f"repos/{repo}")
+    found = api.repository_info(repo)
     plan = api.plan(found)
     setup.say(printable(f"{repo}: {plan.describe()}; default branch {found.get('default_branch', 'main')}"))
     if plan.environments is False:
@@ -162,9 +183,9 @@ def run(repo: str, dry_run: bool, root: Path = Path(".")) -> int:
         )
     else:
         for name, branches in expected.environments(found.get("default_branch", "main")).items():
-            environment(setup, name, branches)
-    variables(setup, bake)
-    pull_requests(setup)
+            step(setup, f"read environment {name}", environment, name, branches)
+    step(setup, "read the variables", variables, bake)
+    step(setup, "read the Actions permissions", pull_requests)
     setup.say(
         "yours to add (names only here; `make doctor` checks them): the secret REFRESH_TOKEN of environment "
         "data-refresh (a GitHub App's token) and, with a tracking server, MLFLOW_TRACKING_* of environment "

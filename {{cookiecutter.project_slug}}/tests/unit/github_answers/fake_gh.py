@@ -5,7 +5,8 @@ Environment: GH_ANSWERS, the folder of one recorded repository (`repo.json` is
 they are: `user.json`, `orgs/<org>.json`; the query string is ignored); GH_CALLS, a file that
 gets one JSON line per call; GH_FAIL, optional JSON {"<path substring>": {"status": ...,
 "headers": {...}, "body": {...}}} or {"<path substring>": "network"} to answer an error instead
-(a key "PUT <path substring>" answers only that method).
+(a key "PUT <path substring>" answers only that method; "<path>$" matches only a path ending there; "text"
+instead of "body" answers it as it is, not as JSON). `--include` may be left out, as a person does.
 A GET with no recorded answer is a 404; a write with none succeeds with an empty body.
 """
 
@@ -29,13 +30,20 @@ def recorded(path: str) -> Path:
     return Path(os.environ["GH_ANSWERS"]) / f"{name}.json"
 
 
+class Raw(str):
+    """A body answered as it is (an HTML page, a broken JSON text)."""
+
+
 def answer(method: str, path: str) -> tuple[int, dict, object] | None:
     """Status, headers and body for the call; None when the network is down."""
     for key, failure in json.loads(os.environ.get("GH_FAIL") or "{}").items():
         verb, _, part = key.rpartition(" ")
-        if part in path and verb in ("", method):
+        bare = path.split("?")[0]
+        if (bare.endswith(part[:-1]) if part.endswith("$") else part in path) and verb in ("", method):
             if failure == "network":
                 return None
+            if "text" in failure:
+                return failure["status"], failure.get("headers", {}), Raw(failure["text"])
             return failure["status"], failure.get("headers", {}), failure.get("body", {"message": "failed"})
     file = recorded(path)
     if file.is_file():
@@ -46,7 +54,7 @@ def answer(method: str, path: str) -> tuple[int, dict, object] | None:
 
 
 def main(args: list[str]) -> int:
-    if args[:2] != ["api", "--include"] or "--method" not in args:
+    if args[:1] != ["api"] or "--method" not in args:
         print(f"fake gh: not modelled: {' '.join(args)}", file=sys.stderr)
         return 1
     method, path = args[args.index("--method") + 1], args[args.index("--method") + 2]
@@ -60,7 +68,12 @@ def main(args: list[str]) -> int:
     status, headers, payload = found
     head = [f"HTTP/2.0 {status} {REASONS.get(status, '')}", "Content-Type: application/json; charset=utf-8"]
     head += [f"{name}: {value}" for name, value in headers.items()]
-    print("\r\n".join(head) + "\r\n\r\n" + ("" if payload is None else json.dumps(payload)), end="")
+    print(
+        "\r\n".join(head)
+        + "\r\n\r\n"
+        + ("" if payload is None else payload if isinstance(payload, Raw) else json.dumps(payload)),
+        end="",
+    )
     if status >= 400:
         message = payload.get("message", "") if isinstance(payload, dict) else ""
         print(f"gh: {message} (HTTP {status})", file=sys.stderr)
