@@ -94,6 +94,37 @@ def test_a_chunk_of_number_like_categories_is_read_as_the_whole_file_is(project,
     assert pd.read_csv("out/p.csv")["prediction"].astype(str).tolist() == pd.Series(expected).astype(str).tolist()
 
 
+def test_passed_through_columns_come_out_as_they_went_in_and_true_false_spellings_agree(project, champion) -> None:
+    batch = champion["batch"].copy()
+    batch.insert(1, "account", [str(12345678901234567 + number) for number in range(len(batch))])
+    batch.insert(2, "zip", "02134")
+    batch.insert(3, "row", pd.array(range(len(batch)), dtype="Int64"))
+    batch.loc[7, ["account", "row"]] = None  # a gap: the whole column would read as floats
+    project.write_csv(batch, INPUT)
+    assert run("--output", "out/a.csv", "--chunk-rows", "5") == 0
+    sent, got = (pd.read_csv(path, dtype=str, keep_default_na=False) for path in (INPUT, "out/a.csv"))
+    for column in ("customer id", "account", "zip", "row", TARGET):
+        assert got[column].tolist() == sent[column].tolist(), column
+    # 1/0 and lower-case true/false mean what True/False meant in training, not an unseen value.
+    spelled = batch.assign(**{"paperless billing": batch["paperless billing"].map({True: "1", False: "false"})})
+    project.write_csv(spelled, INPUT)
+    assert run("--output", "out/b.csv") == 0
+    assert pd.read_csv("out/b.csv").iloc[:, -1].tolist() == pd.read_csv("out/a.csv").iloc[:, -1].tolist()
+
+
+def test_an_output_among_the_inputs_or_a_sidecar_path_taken_by_a_folder_is_refused(project, champion, capsys) -> None:
+    Path("out").mkdir()
+    project.write_csv(champion["batch"], "out/a.csv")
+    assert cli.main(["predict", "--input", "out/*.csv", "--output", "out/predictions.csv"]) == 0
+    capsys.readouterr()
+    assert cli.main(["predict", "--input", "out/*.csv", "--output", "out/predictions.csv"]) == 2
+    assert "is one of the input's files" in one_error(capsys)
+    Path("out/other.csv.json").mkdir()
+    assert run("--output", "out/other.csv") == 2
+    assert "out/other.csv.json is a folder" in one_error(capsys)
+    assert not Path("out/other.csv").exists()
+
+
 def test_the_sidecar_names_the_version_its_registry_hash_and_the_input(project, champion) -> None:
     assert run("--output", "out/predictions.csv") == 0
     sidecar = json.loads(Path("out/predictions.csv.json").read_text(encoding="utf-8"))

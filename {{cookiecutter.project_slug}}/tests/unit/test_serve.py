@@ -45,6 +45,15 @@ def test_export_writes_its_own_mlmodel_whatever_the_downloaded_one_names(project
 def test_an_unknown_version_and_a_bad_port_are_one_line(project, champion, capsys) -> None:
     assert cli.main(["serve", "--version", "9"]) == 2
     assert "version 9 of 'test-model' does not exist" in capsys.readouterr().err
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(SystemExit) as stopped:
+            cli.main(["serve", "--port", str(taken.getsockname()[1])])
+        assert stopped.value.code == 2
+        assert "on 127.0.0.1 is in use; give another one (make serve PORT=5002)" in capsys.readouterr().err
     with pytest.raises(SystemExit) as stopped:
         cli.main(["serve", "--port", "70000"])
     assert stopped.value.code == 2

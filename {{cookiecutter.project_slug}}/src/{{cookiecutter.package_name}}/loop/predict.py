@@ -25,7 +25,15 @@ from .chosen import PREDICTION, PROBABILITY, Chosen, check_columns, choose, mode
 from .data import DataError
 from .errors import fail
 from .params import ParamsError, load_params, section
-from .predict_input import TEXT_KINDS, InputTable, PredictError, check_chunk, feature_kinds_of, read_ahead
+from .predict_input import (
+    TEXT_KINDS,
+    InputTable,
+    PredictError,
+    as_booleans,
+    check_chunk,
+    feature_kinds_of,
+    read_ahead,
+)
 from .predict_output import SIDECAR, Destination, Writer
 from .registry import RegistryError
 
@@ -76,10 +84,14 @@ def run(params: dict[str, Any], args: argparse.Namespace, chosen: Chosen | None 
     classification = data["task"] == "classification"
     table = InputTable(args.input, args.chunk_rows)
     table.open()
+    destination.check_not_among(table.paths)
     kinds = feature_kinds_of(load_suite(args.suite), data["target"])
     chosen = chosen or choose(params, args.version, args.model)
     features = model_columns(chosen.model, kinds)
-    table.text_columns = {name for name in features if kinds.get(name) in TEXT_KINDS}
+    # Text as read: category, text and time features, and every column passed through (an id of 17
+    # digits or "02134" comes out as it went in, whatever the chunk).
+    passthrough = [column for column in table.columns() if column not in features]
+    table.text_columns = {name for name in features if kinds.get(name) in TEXT_KINDS} | set(passthrough)
     if not table.chunk_rows:
         low, high = CHUNK_ROWS_BOUNDS
         table.chunk_rows = max(low, min(high, CHUNK_VALUES // max(len(table.columns() or features), 1)))
@@ -92,7 +104,7 @@ def run(params: dict[str, Any], args: argparse.Namespace, chosen: Chosen | None 
             if chunk.empty:  # a file with a header and no rows
                 continue
             check_chunk(chunk, {name: kinds[name] for name in features if name in kinds}, table.rows, args.input)
-            writer.write(score_chunk(chosen.model, chunk, features, classification, args.input))
+            writer.write(score_chunk(chosen.model, chunk, features, kinds, classification, args.input))
             table.rows += len(chunk)
             bar.update(len(chunk))
         if table.rows == 0:
@@ -102,10 +114,16 @@ def run(params: dict[str, Any], args: argparse.Namespace, chosen: Chosen | None 
     return sidecar
 
 
-def score_chunk(model: Any, chunk: pd.DataFrame, features: list[str], classification: bool, name: str) -> pd.DataFrame:
+def score_chunk(
+    model: Any, chunk: pd.DataFrame, features: list[str], kinds: dict[str, str], classification: bool, name: str
+) -> pd.DataFrame:
     passthrough = chunk[[column for column in chunk.columns if column not in features]]
+    rows = chunk[features].copy()
+    for column in features:
+        if kinds.get(column) == "boolean":
+            rows[column] = as_booleans(rows[column])
     try:
-        scored = score(model, chunk[features], classification)
+        scored = score(model, rows, classification)
     except Exception as error:  # scikit-learn raises many kinds; each means these rows do not fit the model
         raise PredictError(f"{name}: the model cannot score these rows: {' '.join(str(error).split())[:300]}") from None
     return pd.concat([passthrough, scored], axis=1)

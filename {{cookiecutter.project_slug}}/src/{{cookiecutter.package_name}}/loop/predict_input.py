@@ -70,6 +70,19 @@ def retyped(values: pd.Series, kind: str) -> int | None:
     return int(found[0]) if len(found) else None
 
 
+def as_booleans(values: pd.Series) -> pd.Series:
+    """True/False for every spelling TRUE_FALSE allows (1, "true", "0.0" ...), missing kept: what training saw.
+
+    pandas reads "True"/"False" cells as bools; a batch that writes 1/0, or a Parquet file holding
+    "true", would otherwise reach the encoder as values it never saw and be scored as unseen.
+    """
+    if pd.api.types.is_bool_dtype(values.dtype):
+        return values
+    truth = values.astype(str).str.lower().isin({"true", "1", "1.0"}).astype(object)
+    truth[values.isna()] = float("nan")  # missing, as a gap in a CSV column of True/False reads
+    return truth
+
+
 def check_chunk(chunk: pd.DataFrame, kinds: dict[str, str], first_row: int, name: str) -> None:
     """Raise PredictError for the first feature value its column's kind does not allow."""
     for column, kind in kinds.items():

@@ -92,7 +92,14 @@ class Destination:
                 raise PredictError(f"output {output} is the input; write the predictions to another file")
             if Path(output).is_dir():
                 raise PredictError(f"output {output} is a folder; give a file name ending in .csv or .parquet")
+            if Path(f"{output}{SIDECAR}").is_dir():
+                raise PredictError(f"{output}{SIDECAR} is a folder; the sidecar is written there: remove it")
         self.suffix = suffix
+
+    def check_not_among(self, inputs: list[Path]) -> None:
+        """Refuse an output that is one of the input's files (a glob matching the last run's output)."""
+        if not self.remote and any(path.resolve() == Path(self.output).resolve() for path in inputs):
+            raise PredictError(f"output {self.output} is one of the input's files; write the predictions elsewhere")
 
     @contextlib.contextmanager
     def writer(self) -> Iterator[Writer]:
@@ -102,16 +109,25 @@ class Destination:
             writer = Writer(local)
             try:
                 yield writer
-                writer.finish()
+                if self.remote:
+                    writer.finish()
+                    upload(local, writer.sidecar, self.output)
+                else:
+                    self.finish_with_sidecar(writer)
             except BaseException:
                 writer.discard()
                 raise
-            if self.remote:
-                upload(local, writer.sidecar, self.output)
-            else:
-                from .files import replace_bytes
 
-                replace_bytes(Path(f"{self.output}{SIDECAR}"), writer.sidecar)
+    def finish_with_sidecar(self, writer: Writer) -> None:
+        """Write the sidecar beside the output first, then move both into place: never one without the other."""
+        sidecar = Path(f"{self.output}{SIDECAR}")
+        scratch = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.partial")
+        try:
+            scratch.write_bytes(writer.sidecar)
+            writer.finish()
+            os.replace(scratch, sidecar)
+        finally:
+            scratch.unlink(missing_ok=True)
 
 
 def upload(local: Path, sidecar: bytes, url: str) -> None:

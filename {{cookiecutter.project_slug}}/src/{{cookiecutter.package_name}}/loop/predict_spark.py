@@ -60,7 +60,9 @@ def run_spark(params: dict[str, Any], args: argparse.Namespace) -> dict[str, Any
         with tempfile.TemporaryDirectory(prefix="predict-spark-") as scratch:
             chosen = choose(params, args.version, args.model, keep=Path(scratch) / "registered")
             features = model_columns(chosen.model, kinds)
-            frame, rows = read(spark, source, {name for name in features if kinds.get(name) in TEXT_KINDS})
+            frame, rows = read(
+                spark, source, {name for name in features if kinds.get(name) in TEXT_KINDS}, set(features)
+            )
             check_columns(list(frame.columns), features, args.input)
             check_kinds(frame, {name: kinds[name] for name in features if name in kinds}, args.input)
             if rows == 0:
@@ -159,11 +161,12 @@ def session() -> tuple[Any, bool]:
     return spark, active is None
 
 
-def read(spark: Any, source: Location, text_columns: set[str]) -> tuple[Any, int]:
-    """The input as a Spark DataFrame and its rows; a CSV's `text_columns` stay text, as predict reads them."""
+def read(spark: Any, source: Location, text_columns: set[str], features: set[str]) -> tuple[Any, int]:
+    """The input as a Spark DataFrame and its rows; a CSV's `text_columns` and every column that is not a
+    feature (an id, passed through) stay text, as predict reads them."""
     try:
         if source.csv:
-            return read_csv_as_pandas_would(spark, source.text, text_columns)
+            return read_csv_as_pandas_would(spark, source.text, text_columns, features)
         frame = spark.read.parquet(source.text)
         return frame, frame.count()
     except PredictError:

@@ -25,8 +25,11 @@ TRUE_VALUES, FALSE_VALUES = ["True", "TRUE", "true"], ["False", "FALSE", "false"
 WHAT = {"numeric": "a number", "boolean": "true or false"}
 
 
-def read_csv_as_pandas_would(spark: Any, path: str, text_columns: set[str]) -> tuple[Any, int]:
-    """The CSV file(s) at `path` typed as pandas would type them (`text_columns` kept text), and the rows."""
+def read_csv_as_pandas_would(
+    spark: Any, path: str, text_columns: set[str], features: set[str] | None = None
+) -> tuple[Any, int]:
+    """The CSV file(s) at `path` typed as pandas would type them (`text_columns`, and columns that are not
+    `features` when given, kept text), and the rows."""
     from pandas._libs.parsers import STR_NA_VALUES  # the default na_values of pandas.read_csv
     from pyspark.sql import functions
 
@@ -49,7 +52,8 @@ def read_csv_as_pandas_would(spark: Any, path: str, text_columns: set[str]) -> t
     for position, name in enumerate(text.columns):
         counted = (found[f"{what}{position}"] for what in ("present", "whole", "number", "bool"))
         kind = pandas_type(*counted, found["rows"])
-        kept = kind == "string" or name in text_columns  # predict reads category, text and time columns as text
+        # predict reads category, text and time columns as text, and the columns it passes through
+        kept = kind == "string" or name in text_columns or (features is not None and name not in features)
         typed.append(column(name) if kept else column(name).try_cast(kind).alias(name))
     return text.select(*typed), int(found["rows"])
 

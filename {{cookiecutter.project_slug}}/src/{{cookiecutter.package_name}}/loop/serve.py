@@ -76,6 +76,17 @@ def export(chosen: Chosen, destination: Path) -> Path:
     return destination
 
 
+def port_is_free(port: int) -> None:
+    """Exit 2 with one line when something already listens on the port (before a model is read)."""
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            sys.exit(fail(f"port {port} on 127.0.0.1 is in use; give another one (make serve PORT=5002)", 2))
+
+
 def stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
@@ -115,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--version must be a positive integer such as 3, not {args.version!r}")
     if not 0 < args.port < 65536:
         parser.error(f"--port must be between 1 and 65535, not {args.port}")
+    if not args.export:
+        port_is_free(args.port)
     try:
         with tempfile.TemporaryDirectory(prefix="serve-") as scratch:
             chosen = choose(load_params(args.params), args.version, args.model, keep=Path(scratch) / "registered")
