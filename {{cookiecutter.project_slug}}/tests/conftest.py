@@ -388,3 +388,20 @@ def registered(project, client: Any, make_frame: Callable[..., pd.DataFrame]) ->
         return project.params["register"]["model_name"]
 
     return run
+
+
+@pytest.fixture
+def github_project(tmp_path: Path) -> Path:
+    """The project's workflows with the answers the recorded GitHub answers were made for.
+
+    tests/unit/github_answers records repositories of a project with a local DVC remote and no
+    tracking server; a project baked with other answers expects other variables, so its tests read
+    these answers rather than its own.
+    """
+    from {{ cookiecutter.package_name }}.loop import github_expected
+
+    root = tmp_path / "github-project"
+    shutil.copytree(PROJECT_ROOT / ".github", root / ".github")
+    answers = github_expected.answers(PROJECT_ROOT) | {"dvc_remote": "local", "mlflow_tracking_uri": ""}
+    (root / ".cookiecutter.json").write_text(json.dumps(answers), encoding="utf-8")
+    return root

@@ -44,9 +44,9 @@ def rows_of(plan_dir: str) -> dict[str, doctor_rows.Row]:
     return {row.setting: row for row in doctor.diagnose(repo)}
 
 
-def test_a_public_repository_set_up_as_documented_passes(gh, tmp_path, capsys) -> None:
+def test_a_public_repository_set_up_as_documented_passes(github_project, gh, tmp_path, capsys) -> None:
     gh("public")
-    assert doctor.run(REPO, tmp_path / "doctor.md", root=PROJECT_ROOT) == 0
+    assert doctor.run(REPO, tmp_path / "doctor.md", root=github_project) == 0
     out = capsys.readouterr().out
     assert out.splitlines()[0] == "setting | status | expected | found | consequence | fix"
     assert out.rstrip().endswith("doctor: ok")
@@ -95,20 +95,20 @@ def test_a_write_secret_at_repository_level_is_off_where_environments_exist(gh) 
     assert row.fix == "gh secret set REFRESH_TOKEN --env data-refresh; then gh secret delete REFRESH_TOKEN"
 
 
-def test_a_check_the_token_may_not_read_is_unknown_and_exits_4(gh, tmp_path, capsys) -> None:
+def test_a_check_the_token_may_not_read_is_unknown_and_exits_4(github_project, gh, tmp_path, capsys) -> None:
     forbidden = {"status": 403, "body": {"message": "Resource not accessible by integration"}}
     gh("public", {"actions/permissions": forbidden, "/secrets": forbidden})
-    assert doctor.run(REPO, None, root=PROJECT_ROOT) == 4
+    assert doctor.run(REPO, None, root=github_project) == 4
     out = capsys.readouterr().out
     assert out.count(" | unknown | ") == 2 and "as a repository admin" in out
     assert "environment tuning | ok |" in out  # the other checks still ran
     assert "Traceback" not in out
 
 
-def test_the_workflows_variables_replace_the_api_call(gh, monkeypatch) -> None:
+def test_the_workflows_variables_replace_the_api_call(github_project, gh, monkeypatch) -> None:
     calls = gh("public", {"actions/variables": {"status": 403, "body": {"message": "no"}}})
     monkeypatch.setenv("VARIABLES", json.dumps({"RETRAIN_ON_DRIFT": "maybe"}))
-    assert doctor.run(REPO, None, root=PROJECT_ROOT) == 1
+    assert doctor.run(REPO, None, root=github_project) == 1
     assert "actions/variables" not in calls.read_text()
 
 
@@ -123,11 +123,13 @@ def test_a_variable_the_answers_imply_and_a_cloud_login(gh) -> None:
 
 
 @pytest.mark.parametrize("failure", [{"status": 429, "body": {"message": "slow"}}, "network"])
-def test_no_answer_from_the_api_is_one_line_and_exit_4(gh, failure, capsys, monkeypatch, tmp_path) -> None:
+def test_no_answer_from_the_api_is_one_line_and_exit_4(
+    github_project, gh, failure, capsys, monkeypatch, tmp_path
+) -> None:
     gh("public", {"environments": failure})
     output = tmp_path / "output"
     monkeypatch.setenv("GITHUB_OUTPUT", str(output))
-    monkeypatch.chdir(PROJECT_ROOT)
+    monkeypatch.chdir(github_project)
     assert doctor.main(["--repo", REPO]) == 4
     err = capsys.readouterr().err
     assert err.startswith("error: GET repos/octo/churn-model/environments/") and err.count("\n") == 1
@@ -189,9 +191,9 @@ def test_a_plan_the_token_cannot_see_leaves_missing_environments_and_reviewers_u
         (f"repos/{REPO}$", {"status": 200, "body": []}),
     ],
 )
-def test_an_unexpected_answer_is_one_line_and_exit_4(gh, path, answer, capsys, monkeypatch) -> None:
+def test_an_unexpected_answer_is_one_line_and_exit_4(github_project, gh, path, answer, capsys, monkeypatch) -> None:
     gh("public", {path: answer})
-    monkeypatch.chdir(PROJECT_ROOT)
+    monkeypatch.chdir(github_project)
     assert doctor.main(["--repo", REPO]) == 4
     err = capsys.readouterr().err
     assert "unexpected answer" in err and err.count("\n") == 1 and "Traceback" not in err

@@ -108,9 +108,11 @@ def test_the_plan_says_what_the_repository_may_have(gh, plan, environments, revi
     assert (found.environments, found.reviewers) == (environments, reviewers)
 
 
-def test_setup_of_a_new_repository_creates_the_environments_and_allows_pull_requests(gh, capsys) -> None:
+def test_setup_of_a_new_repository_creates_the_environments_and_allows_pull_requests(
+    github_project, gh, capsys
+) -> None:
     gh("public-new")
-    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 0
+    assert github_setup.run(REPO, dry_run=False, root=github_project) == 0
     base = f"repos/{REPO}"
     assert writes(gh) == [
         ("PUT", f"{base}/environments/model-registry"),
@@ -129,17 +131,17 @@ def test_setup_of_a_new_repository_creates_the_environments_and_allows_pull_requ
     assert "done: allow GitHub Actions to create and approve pull requests" in capsys.readouterr().out
 
 
-def test_setup_of_a_repository_set_up_already_changes_nothing(gh, capsys) -> None:
+def test_setup_of_a_repository_set_up_already_changes_nothing(github_project, gh, capsys) -> None:
     gh("public")
-    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 0
+    assert github_setup.run(REPO, dry_run=False, root=github_project) == 0
     assert writes(gh) == []
     out = capsys.readouterr().out
     assert "ok: environment data-refresh allows branch data-refresh" in out and "done:" not in out
 
 
-def test_a_dry_run_prints_the_calls_and_changes_nothing(gh, capsys) -> None:
+def test_a_dry_run_prints_the_calls_and_changes_nothing(github_project, gh, capsys) -> None:
     gh("public-new")
-    assert github_setup.run(REPO, dry_run=True, root=PROJECT_ROOT) == 0
+    assert github_setup.run(REPO, dry_run=True, root=github_project) == 0
     assert writes(gh) == []
     out = capsys.readouterr().out
     assert (
@@ -158,24 +160,24 @@ def test_a_printed_call_run_in_a_shell_sends_the_same_body(gh, capsys) -> None:
     assert sent == {"method": "POST", "path": f"repos/{REPO}/actions/variables", "body": body}
 
 
-def test_a_refused_read_is_reported_and_the_setup_goes_on(gh, capsys) -> None:
+def test_a_refused_read_is_reported_and_the_setup_goes_on(github_project, gh, capsys) -> None:
     forbidden = {"status": 403, "body": {"message": "Must have admin rights to Repository."}}
     gh("public-new", {"GET environments/model-registry": forbidden, "PUT environments/tuning": {
         "status": 422, "body": {"message": "Validation Failed"}}})  # fmt: skip
-    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 1
+    assert github_setup.run(REPO, dry_run=False, root=github_project) == 1
     out = capsys.readouterr().out
     assert "could not read environment model-registry: GET" in out and "(needs admin)" in out
     assert ("POST", f"{TUNING}/deployment-branch-policies") not in writes(gh)  # its environment was not made
     assert ("PUT", f"repos/{REPO}/actions/permissions/workflow") in writes(gh) and "yours to add" in out
 
 
-def test_setup_leaves_an_environment_limited_to_protected_branches_alone(gh, capsys) -> None:
+def test_setup_leaves_an_environment_limited_to_protected_branches_alone(github_project, gh, capsys) -> None:
     limited = {
         "name": "tuning",
         "deployment_branch_policy": {"protected_branches": True, "custom_branch_policies": False},
     }
     gh("public", {"GET environments/tuning$": {"status": 200, "body": limited}})
-    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 0
+    assert github_setup.run(REPO, dry_run=False, root=github_project) == 0
     assert writes(gh) == [] and "tuning is limited to protected branches: left as you chose" in capsys.readouterr().out
 
 
@@ -206,17 +208,17 @@ def test_a_list_longer_than_ten_pages_says_it_was_cut(gh) -> None:
     assert len(found) == 1000 and found.complete is False
 
 
-def test_setup_on_the_free_plan_says_what_it_could_not_do_and_why(gh, capsys) -> None:
+def test_setup_on_the_free_plan_says_what_it_could_not_do_and_why(github_project, gh, capsys) -> None:
     gh("private-free")
-    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 1
+    assert github_setup.run(REPO, dry_run=False, root=github_project) == 1
     assert writes(gh) == [("PUT", f"repos/{REPO}/actions/permissions/workflow")]
     out = capsys.readouterr().out
     assert "could not create the environments model-registry, data-refresh and tuning: a private repository" in out
 
 
-def test_setup_keeps_reviewers_and_adds_the_missing_branch(gh) -> None:
+def test_setup_keeps_reviewers_and_adds_the_missing_branch(github_project, gh) -> None:
     gh("paid")
-    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 0
+    assert github_setup.run(REPO, dry_run=False, root=github_project) == 0
     assert writes(gh) == [("POST", f"repos/{REPO}/environments/data-refresh/deployment-branch-policies")]
     registry = json.loads((ANSWERS / "paid/repo/environments/model-registry.json").read_text())
     assert github_setup.kept_rules(registry) == {
@@ -225,26 +227,26 @@ def test_setup_keeps_reviewers_and_adds_the_missing_branch(gh) -> None:
     }
 
 
-def test_setup_refused_by_an_organisation_policy_is_one_line_and_exit_1(gh, capsys) -> None:
+def test_setup_refused_by_an_organisation_policy_is_one_line_and_exit_1(github_project, gh, capsys) -> None:
     policy = {"status": 409, "body": {"message": "Cannot change: the organization's policy sets it"}}
     gh("public-new", {"PUT actions/permissions/workflow": policy})
-    assert github_setup.run(REPO, dry_run=False, root=PROJECT_ROOT) == 1
+    assert github_setup.run(REPO, dry_run=False, root=github_project) == 1
     assert "could not allow GitHub Actions to create and approve pull requests: PUT" in capsys.readouterr().out
 
 
-def test_the_setup_command_without_an_answer_exits_4_with_one_line(gh, monkeypatch, capsys) -> None:
+def test_the_setup_command_without_an_answer_exits_4_with_one_line(github_project, gh, monkeypatch, capsys) -> None:
     gh("public-new", {f"repos/{REPO}": RATE_LIMITED})
-    monkeypatch.chdir(PROJECT_ROOT)
+    monkeypatch.chdir(github_project)
     assert github_setup.main(["--repo", REPO]) == 4
     err = capsys.readouterr().err
     assert err.startswith("error: GET repos/octo/churn-model: GitHub's API rate limit") and err.count("\n") == 1
 
 
-def test_the_commands_run_from_the_command_line_with_the_standard_library_only(gh) -> None:
+def test_the_commands_run_from_the_command_line_with_the_standard_library_only(github_project, gh) -> None:
     gh("public")
     found = subprocess.run(
         [sys.executable, "-S", "-m", PACKAGE, "github_setup", "--repo", REPO, "--dry-run"],
-        cwd=PROJECT_ROOT, env={"PATH": subprocess.os.environ["PATH"], "PYTHONPATH": str(PROJECT_ROOT / "src"),
+        cwd=github_project, env={"PATH": subprocess.os.environ["PATH"], "PYTHONPATH": str(PROJECT_ROOT / "src"),
                                **{k: subprocess.os.environ[k] for k in ("GH_ANSWERS", "GH_CALLS", "GH_FAIL")}},
         capture_output=True, text=True, check=False,
     )  # fmt: skip
