@@ -139,11 +139,16 @@ def test_the_sidecar_names_the_version_its_registry_hash_and_the_input(project, 
     assert pd.read_csv("out/pipeline.csv").equals(pd.read_csv("out/predictions.csv"))
 
 
+def whole_numbers(batch: pd.DataFrame) -> str:
+    """The synthetic tables' column of whole numbers: "tenure months" (classification), "room count" (regression)."""
+    return next(column for column in ("tenure months", "room count") if column in batch.columns)
+
+
 BAD_BATCHES = {  # what is wrong with the batch: (how it is made, what the one line says)
     "missing": (lambda batch: batch.drop(columns=["zone"]), "missing feature column(s) 'zone'"),
     "retyped late": (
-        lambda batch: batch.assign(**{"tenure months": ["12"] * 60 + ["twelve"] + ["3"] * (len(batch) - 61)}),
-        "column 'tenure months' holds 'twelve' on row 61; the model expects a number",
+        lambda batch: batch.assign(**{whole_numbers(batch): ["12"] * 60 + ["twelve"] + ["3"] * (len(batch) - 61)}),
+        "holds 'twelve' on row 61; the model expects a number",
     ),
     "not a time": (
         lambda batch: batch.assign(**{"signed up": "yesterday"}),
