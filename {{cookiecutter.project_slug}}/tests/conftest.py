@@ -405,3 +405,29 @@ def github_project(tmp_path: Path) -> Path:
     answers = github_expected.answers(PROJECT_ROOT) | {"dvc_remote": "local", "mlflow_tracking_uri": ""}
     (root / ".cookiecutter.json").write_text(json.dumps(answers), encoding="utf-8")
     return root
+
+
+@pytest.fixture
+def gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Put the fake gh (tests/unit/github_answers) on PATH; return a function that picks the recorded
+    repository and its failures, with `.calls()` listing the calls made so far."""
+    import sys
+
+    answers = PROJECT_ROOT / "tests" / "unit" / "github_answers"
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(f"#!/bin/sh\nexec '{sys.executable}' '{answers / 'fake_gh.py'}' \"$@\"\n")
+    (bin_dir / "gh").chmod(0o755)
+    calls = tmp_path / "calls.jsonl"
+    calls.touch()
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    monkeypatch.setenv("GH_CALLS", str(calls))
+    for name in ("GITHUB_OUTPUT", "GITHUB_STEP_SUMMARY", "VARIABLES"):
+        monkeypatch.delenv(name, raising=False)
+
+    def use(plan: str, fail: dict | None = None) -> None:
+        monkeypatch.setenv("GH_ANSWERS", str(answers / plan))
+        monkeypatch.setenv("GH_FAIL", json.dumps(fail or {}))
+
+    use.calls = lambda: [json.loads(line) for line in calls.read_text().splitlines()]
+    return use

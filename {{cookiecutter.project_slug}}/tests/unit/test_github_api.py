@@ -20,29 +20,6 @@ RATE_LIMITED = {"status": 403, "headers": {"x-ratelimit-remaining": "0", "x-rate
                 "body": {"message": "API rate limit exceeded for user ID 1."}}  # fmt: skip
 
 
-@pytest.fixture
-def gh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Put the fake gh on PATH; return a function that picks the recorded repository and reads the calls."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "gh").write_text(f"#!/bin/sh\nexec '{sys.executable}' '{ANSWERS / 'fake_gh.py'}' \"$@\"\n")
-    (bin_dir / "gh").chmod(0o755)
-    calls = tmp_path / "calls.jsonl"
-    calls.touch()
-    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
-    monkeypatch.setenv("GH_CALLS", str(calls))
-    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-
-    def use(plan: str, fail: dict | None = None) -> list[dict]:
-        monkeypatch.setenv("GH_ANSWERS", str(ANSWERS / plan))
-        monkeypatch.setenv("GH_FAIL", json.dumps(fail or {}))
-        return [json.loads(line) for line in calls.read_text().splitlines()]
-
-    use.calls = lambda: [json.loads(line) for line in calls.read_text().splitlines()]
-    return use
-
-
 def writes(gh) -> list[tuple[str, str]]:
     return [(call["method"], call["path"]) for call in gh.calls() if call["method"] != "GET"]
 
