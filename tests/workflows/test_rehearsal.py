@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("rehearsal")]
 
 MARKER = "<!-- train-report -->"
 REGISTRY = "mlflow-registry"  # the branch that keeps the embedded registry
+HISTORY = "drift-history"  # the branch that keeps the drift history
 FETCH_REGISTRY = "Fetch the registry from branch mlflow-registry (no MLFLOW_TRACKING_URI set)"
 ISSUE_MARKER = "<!-- drift-issue -->"
 
@@ -93,6 +94,17 @@ def branch_registry(rehearsal: Rehearsal, into: Path) -> dict:
         "aliases": aliases(database, model),
         "sha": git(origin, "rev-parse", REGISTRY),
     }
+
+
+def activity(rehearsal: Rehearsal) -> int:
+    """Issues opened and comments made so far."""
+    issues = rehearsal.state.issues()
+    return len(issues) + sum(len(rehearsal.state.comments(issue["number"])) for issue in issues)
+
+
+def drift_history(rehearsal: Rehearsal) -> list[dict]:
+    """The runs recorded on branch drift-history, oldest first."""
+    return [json.loads(line) for line in git(rehearsal.repo.origin, "show", f"{HISTORY}:runs.jsonl").splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +262,16 @@ def test_drift_on_clean_data_opens_no_issue(rehearsal):
     assert run.jobs["keepalive"].result == "success"
     assert [e["workflow"] for e in rehearsal.state.load()["enabled"]] == ["drift.yml"]
     assert (run.artifacts / "drift-report" / "drift.md").is_file()
+    # The check is recorded on branch drift-history, with its page; the alert rule said no.
+    history = run.jobs["history"]
+    assert history.result == "success", ok(run)
+    assert history.permissions["contents"] == "write" and history.outputs["alert"] == "false"
+    assert "**Drift alert**: no: drift in 0 of the last" in history.summary
+    runs = drift_history(rehearsal)
+    assert runs[-1]["drift"] is False and runs[-1]["champion"] == "1" and runs[-1]["estimate"] is not None
+    assert runs[-1]["run_url"].endswith(f"/actions/runs/{run.run_id}")
+    assert (run.artifacts / "drift-history" / "index.html").is_file()
+    assert "Drift history" in git(rehearsal.repo.origin, "show", f"{HISTORY}:index.html")
 
 
 def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_the_data_refresh(rehearsal):
@@ -270,6 +292,38 @@ def test_drift_opens_one_issue_then_comments_on_it_and_dispatches_the_data_refre
     refresh = ("refresh.yml", "retrain", rehearsal.repo.default_branch, {"issue": str(issue["number"])})
     assert dispatched == [refresh] * 2
     set_params(rehearsal, "main", "Unshift the current batch", "shift: 3.0", "shift: 0.0")
+
+
+def test_k_of_n_alerts_on_a_persistent_shift_and_a_broken_history_never_silences_one(rehearsal):
+    two_of_two = "alert: {k: 2, n: 2}"
+    set_params(rehearsal, "main", "Alert on drift in 2 of the last 2 checks", r"alert: \{k: 1, n: 1\}", two_of_two)
+    try:
+        set_params(rehearsal, "main", "Shift the current batch", "shift: 0.0", "shift: 3.0")
+        subprocess.run(["git", "update-ref", "-d", f"refs/heads/{HISTORY}"], cwd=rehearsal.repo.origin, check=True)
+        before = activity(rehearsal)
+        event = schedule(rehearsal.repo, cron(rehearsal))
+        first = rehearsal.run("drift.yml", event)  # one drifted check of two: no alert yet
+        assert first.conclusion == "success", ok(first)
+        assert first.jobs["drift"].outputs["drifted"] == "true" and first.jobs["history"].outputs["alert"] == "false"
+        skipped = {"issue": "skipped", "retrain": "skipped"}
+        assert {job: first.jobs[job].result for job in ("issue", "retrain")} == skipped
+        second = rehearsal.run("drift.yml", event)  # the shift persists: two of two
+        assert second.conclusion == "success", ok(second)
+        assert second.jobs["history"].outputs["alert"] == "true", ok(second)
+        assert second.jobs["issue"].result == "success", ok(second)
+        assert [run["drift"] for run in drift_history(rehearsal)] == [True, True]
+        # Someone breaks the history branch: the history job fails, and the check's own verdict opens the alert.
+        broken = git(rehearsal.repo.origin, "show", f"{HISTORY}:runs.jsonl")[:50] + "\n"
+        rehearsal.repo.commit(HISTORY, "Break the history", {"runs.jsonl": broken})
+        third = rehearsal.run("drift.yml", event)
+        assert third.jobs["history"].result == "failure" and third.conclusion == "failure", ok(third)
+        assert "runs.jsonl" in third.log and "not JSON" in third.log
+        assert third.jobs["issue"].result == "success", ok(third)
+        assert activity(rehearsal) == before + 2  # the second and the third run each opened or commented
+    finally:
+        subprocess.run(["git", "update-ref", "-d", f"refs/heads/{HISTORY}"], cwd=rehearsal.repo.origin, check=True)
+        set_params(rehearsal, "main", "Unshift the current batch", "shift: 3.0", "shift: 0.0")
+        set_params(rehearsal, "main", "Back to single-check alerts", r"alert: \{k: 2, n: 2\}", "alert: {k: 1, n: 1}")
 
 
 def test_retrain_dispatched_on_the_default_branch_registers(rehearsal, tmp_path):

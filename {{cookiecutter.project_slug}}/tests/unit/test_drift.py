@@ -36,7 +36,7 @@ def project(tmp_path, monkeypatch):
     params = yaml.safe_load(PROJECT_PARAMS.read_text(encoding="utf-8"))
     params["data"] = {"task": "classification", "target": "target"}
     params["gate"]["metric"] = "accuracy"
-    params["drift"].update(reference="reference.csv", current="current.csv", report_dir="out")
+    params["drift"].update(reference="reference.csv", current="current.csv", report_dir="out", holdout="holdout.csv")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return tmp_path
@@ -58,7 +58,8 @@ def fit_model(reference: pd.DataFrame, task: str = "classification") -> list[str
     model.fit(reference[FEATURES], reference["target"])
     Path("models").mkdir(exist_ok=True)
     joblib.dump(model, "models/model.joblib")
-    return ["--model", "models/model.joblib", "--reference-metrics", "metrics.json"]
+    make_frame(500, 99).to_csv("holdout.csv", index=False)  # rows it never trained on: they calibrate the estimate
+    return ["--model", "models/model.joblib", "--reference-metrics", "metrics.json", "--holdout", "holdout.csv"]
 
 
 def write_metrics(**metrics: float) -> None:
@@ -72,7 +73,7 @@ def assert_agree(code: int, report: dict, printed: str, reasons: list[str]) -> N
     assert printed.startswith(report["headline"])
     markdown = Path("out/drift.md").read_text()
     assert markdown.startswith("## Data drift: drift detected" if reasons else "## Data drift: no drift")
-    for name in ("share", "schema", "type", "quality", "predictions"):
+    for name in ("share", "schema", "type", "quality", "estimate", "predictions"):
         mark = "✗" if name in reasons else ("○" if report["checks"][name]["ran"] is False else "✓")
         assert f"- {mark} {name}: " in markdown
 
@@ -232,6 +233,7 @@ def test_a_model_that_cannot_score_the_batch_is_drift(project, capsys):
 def test_prediction_drift_is_reported_without_the_target(project, capsys):
     reference = make_frame(3000, 1)
     args = fit_model(reference)
+    write_metrics(accuracy=0.84, f1=0.84, roc_auc=0.92)
     current = make_frame(1000, 2, {"a": 1.0}).drop(columns="target")
     code, report = run_drift(reference, current, *args)
     assert report["model"]["quality"]["status"] == "no_target"
@@ -239,8 +241,13 @@ def test_prediction_drift_is_reported_without_the_target(project, capsys):
     assert_agree(code, report, capsys.readouterr().out, ["predictions"])
 
 
-def register_champion(project, monkeypatch, empty_registry, file_tags, reference: pd.DataFrame, accuracy: float) -> str:
-    """Register a model of `a`..`f` with its holdout accuracy, make it champion; return its name."""
+def register_champion(
+    project, monkeypatch, empty_registry, file_tags, reference: pd.DataFrame, accuracy: float, record: bool = False
+) -> str:
+    """Register a model of `a`..`f` with its holdout accuracy, make it champion; return its name.
+
+    `record`: also record the rows it trained on, as `register` does.
+    """
     import shutil
 
     import mlflow
@@ -257,6 +264,13 @@ def register_champion(project, monkeypatch, empty_registry, file_tags, reference
     mlflow.set_experiment(name)
     with mlflow.start_run():
         mlflow.log_metrics({"accuracy": accuracy})
+        if record:
+            from {{ cookiecutter.package_name }}.loop.register import training_record
+            from {{ cookiecutter.package_name }}.loop.registry import TRAINING_ROWS
+
+            training_tags, trained_on = training_record(reference, None)
+            Path("rows.u64").write_bytes(trained_on)
+            mlflow.log_artifact("rows.u64", artifact_path=str(Path(TRAINING_ROWS).parent))
         info = mlflow.sklearn.log_model(
             model,
             name="model",
@@ -264,7 +278,7 @@ def register_champion(project, monkeypatch, empty_registry, file_tags, reference
             pip_requirements=["scikit-learn"],
             skops_trusted_types=get_untrusted_types(data=dumps(model)),
         )
-    for tag, value in file_tags(info.model_uri).items():
+    for tag, value in {**file_tags(info.model_uri), **(training_tags if record else {})}.items():
         mlflow.MlflowClient().set_model_version_tag(name, str(info.registered_model_version), tag, value)
     mlflow.MlflowClient().set_registered_model_alias(name, "champion", str(info.registered_model_version))
     return name
@@ -277,12 +291,38 @@ def test_the_champion_is_scored_against_the_metrics_it_was_registered_with(
     name = register_champion(project, monkeypatch, empty_registry, file_tags, reference, accuracy=1.0)
     reference.to_csv("reference.csv", index=False)
     make_frame(1000, 2).to_csv("current.csv", index=False)
+    make_frame(500, 99).to_csv("holdout.csv", index=False)
     code = drift.main(["--champion"])  # there is no models/model.joblib: only the champion can be scored
     report = json.loads(Path("out/drift.json").read_text())
     assert report["model"]["source"] == f"champion v1 of {name!r} (the registry)"
+    assert report["model"]["version"] == "1"
+    estimate = report["model"]["estimate"]  # no record of its training rows: no holdout row is known unseen
+    assert estimate["status"] == "not_estimated" and "no record of the rows it trained on" in estimate["message"]
     assert report["model"]["quality"]["metrics"]["accuracy"]["reference"] == 1.0
     assert_agree(code, report, capsys.readouterr().out, ["quality"])  # about 0.85 now, registered 1.0
     assert f"**Model scored**: champion v1 of {name!r} (the registry)" in Path("out/drift.md").read_text()
+
+
+def test_the_champions_estimate_is_calibrated_only_on_holdout_rows_it_never_trained_on(
+    project, monkeypatch, empty_registry, file_tags
+):
+    reference = make_frame(3000, 1)
+    register_champion(project, monkeypatch, empty_registry, file_tags, reference, accuracy=0.84, record=True)
+    reference.to_csv("reference.csv", index=False)
+    make_frame(1000, 2).drop(columns="target").to_csv("current.csv", index=False)
+    pd.concat([reference.head(300), make_frame(400, 99)]).to_csv("holdout.csv", index=False)
+    code = drift.main(["--champion"])
+    estimate = json.loads(Path("out/drift.json").read_text())["model"]["estimate"]
+    assert estimate["status"] == "estimated" and estimate["holdout_rows"] == 400  # the 300 it learned are left out
+    from sklearn.linear_model import LogisticRegression
+
+    unseen = make_frame(400, 99)
+    same = LogisticRegression().fit(reference[FEATURES], reference["target"])  # the champion, fitted again
+    realised = float((same.predict(unseen[FEATURES]) == unseen["target"]).mean())
+    accuracy = estimate["metrics"]["accuracy"]  # compared with the accuracy realised on those 400 rows
+    assert accuracy["holdout"] == pytest.approx(realised)
+    assert accuracy["low"] <= accuracy["estimate"] <= accuracy["high"]
+    assert abs(accuracy["estimate"] - realised) < 0.05 and code == 0  # the same population: no estimated drop
 
 
 def test_without_a_champion_the_pipeline_model_is_scored_and_the_report_says_so(
@@ -345,7 +385,7 @@ def test_no_model_is_said_in_the_verdict(project, capsys):
     code, report = run_drift(make_frame(2000, 1), make_frame(1000, 2))
     assert report["checks"]["quality"] == {"drift": False, "ran": False, "text": "not checked: --no-model"}
     assert_agree(code, report, capsys.readouterr().out, [])
-    assert "quality and predictions not checked" in report["headline"]
+    assert "quality, estimate and predictions not checked" in report["headline"]
 
 
 def test_parquet_gives_the_same_result_as_csv(project):

@@ -24,6 +24,7 @@ COMMANDS = {  # name: help text; the module of the same name runs it, except whe
     "promote": "Point the champion alias at a given model version.",
     "rollback": "Point the champion alias back at the previous champion.",
     "drift": "Compare current data with the reference data.",
+    "history": "Record a drift report, fetch or publish the drift history, decide the alert, draw its page.",
     "current": "Write a demo batch of 'current' data from the holdout rows, optionally shifted.",
     "refresh": "Bring new labelled data into data/raw/data.csv from refresh.source, validated first.",
     "tune": "Search train.<model>'s hyperparameters with Optuna (params.yaml: tune).",

@@ -189,6 +189,11 @@ class CategoricalRule(Section):
     threshold: NonNegative
 
 
+class AlertRule(Section):
+    k: Annotated[int, Field(ge=1), Allowed("an integer >= 1")]
+    n: Annotated[int, Field(ge=1, le=1000), Allowed("an integer from 1 to 1000")]
+
+
 class DriftSettings(Section):
     reference: Name
     current: Name
@@ -205,6 +210,11 @@ class DriftSettings(Section):
     psi_bins: Annotated[int, Field(ge=2), Allowed("an integer >= 2")]
     numeric: NumericRule
     categorical: CategoricalRule
+    # Estimates without labels and the history; defaults for projects made before them.
+    holdout: Name = "data/prepared/holdout.csv"
+    estimated_drop: NonNegative = 0.05
+    alert: AlertRule = AlertRule(k=1, n=1)
+    history: Name = "drift-history"
 
 
 class CurrentSettings(Section):
@@ -236,6 +246,13 @@ class Params(Section):
 
     @model_validator(mode="after")
     def gate_fits_the_task(self) -> Params:
+        parts = self.drift.history.replace("\\", "/").split("/")
+        if self.drift.history.startswith("/") or ":" in parts[0] or {".", ".."} & set(parts) or "" in parts:
+            allowed = "a folder inside the project, such as drift-history (not '.', no '..')"
+            raise setting_error("drift.history", self.drift.history, allowed)
+        alert = self.drift.alert
+        if alert.k > alert.n:
+            raise setting_error("drift.alert.k", alert.k, f"at most n ({alert.n}): drift in k of the last n runs")
         metric, task, threshold = self.gate.metric, self.data.task, self.gate.threshold
         if metric not in names_for(task):
             raise setting_error("gate.metric", metric, f"one of {', '.join(names_for(task))} for task {task}")

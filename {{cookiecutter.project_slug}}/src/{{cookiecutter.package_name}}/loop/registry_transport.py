@@ -49,10 +49,11 @@ def git(*args: str, env: dict[str, str] | None = None, what: str = "", hide: tup
 
 
 class Remote:
-    """The repository's remote that holds the registry branch."""
+    """The repository's remote that holds the registry branch (or another branch the loop keeps, `branch`)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, branch: str = BRANCH) -> None:
+        self.name, self.branch = name, branch
+        self.ref = f"refs/heads/{branch}"
         self.url = git("remote", "get-url", name, what=f"the git remote {name!r}")
         self.env = auth_env(self.url)
 
@@ -66,7 +67,7 @@ class Remote:
     def head(self) -> str | None:
         """The branch's commit on the remote, or None when the branch does not exist there."""
         found = subprocess.run(
-            ["git", "ls-remote", "--refs", self.name, REF],
+            ["git", "ls-remote", "--refs", self.name, self.ref],
             capture_output=True,
             text=True,
             check=False,
@@ -74,17 +75,18 @@ class Remote:
         )
         if found.returncode != 0:
             reason = gitcommand.cause(found.stderr, "no answer").replace(self.url, str(self))
-            raise BranchError(f"cannot read branch {BRANCH} from {self}: {reason}")
+            raise BranchError(f"cannot read branch {self.branch} from {self}: {reason}")
         # ls-remote matches the end of a name (refs/heads/a/refs/heads/mlflow-registry too): only
         # the exact name counts.
-        exact = [line.split()[0] for line in found.stdout.splitlines() if line.split()[1:] == [REF]]
+        exact = [line.split()[0] for line in found.stdout.splitlines() if line.split()[1:] == [self.ref]]
         return exact[0] if exact else None
 
     def fetch(self, commit: str) -> None:
-        self.git("fetch", "--quiet", "--no-tags", self.name, f"+{REF}:refs/mlflow-registry/fetched",
-                 what=f"fetching {BRANCH} from {self}")  # fmt: skip
-        if git("rev-parse", "refs/mlflow-registry/fetched") != commit:
-            raise BranchError(f"branch {BRANCH} on {self} moved while it was fetched; try again")
+        fetched = f"refs/{self.branch}/fetched"
+        self.git("fetch", "--quiet", "--no-tags", self.name, f"+{self.ref}:{fetched}",
+                 what=f"fetching {self.branch} from {self}")  # fmt: skip
+        if git("rev-parse", fetched) != commit:
+            raise BranchError(f"branch {self.branch} on {self} moved while it was fetched; try again")
 
     def push(self, commit: str, expected: str | None) -> None:
         """Point the branch at `commit` if it still is at `expected` (None: if it does not exist).
@@ -92,7 +94,13 @@ class Remote:
         No hooks run (`--no-verify`): a project's pre-push hook (`dvc push`, linters) is not about
         this branch.
         """
-        lease = f"--force-with-lease={REF}:{expected or ''}"
+        lease = f"--force-with-lease={self.ref}:{expected or ''}"
         self.git(
-            "push", "--quiet", "--no-verify", lease, self.name, f"{commit}:{REF}", what=f"pushing {BRANCH} to {self}"
+            "push",
+            "--quiet",
+            "--no-verify",
+            lease,
+            self.name,
+            f"{commit}:{self.ref}",
+            what=f"pushing {self.branch} to {self}",
         )

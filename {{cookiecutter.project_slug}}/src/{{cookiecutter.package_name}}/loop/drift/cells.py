@@ -22,7 +22,7 @@ NAME_LENGTH = 80  # longer names are cut in the readable reports; drift.json kee
 
 def number(value: float | None) -> str:
     """Format a figure in up to four significant digits; a missing value as n/a."""
-    return "n/a" if value is None else f"{value:.4g}"
+    return "n/a" if value is None or value != value else f"{value:.4g}"  # NaN is not equal to itself
 
 
 def short(name: Any, length: int = NAME_LENGTH) -> str:
@@ -155,3 +155,17 @@ def schema_items(result: Mapping[str, Any]) -> list[tuple[str, list[str]]]:
         for name, change in schema["type_changed"].items()
     ]
     return [*items, ("Categories unseen in the reference", unseen), ("Type changes", types)]
+
+
+ESTIMATE_HEADERS = ["Metric", "Holdout", "Estimated without labels (95% interval)", "Realised", "Estimated change"]
+
+
+def estimate_rows(estimate: Mapping[str, Any]) -> list[list[str]]:
+    """Return metric, holdout, estimate with interval, realised and change cells of the estimate table."""
+    rows = []
+    for name, values in (estimate.get("metrics") or {}).items():
+        interval = f"{number(values['estimate'])} ({number(values['low'])} to {number(values['high'])})"
+        worse_by = values.get("worse_by")
+        change = "n/a" if worse_by is None else f"{'worse' if worse_by > 0 else 'not worse'} by {abs(worse_by):.3g}"
+        rows.append([name, number(values.get("holdout")), interval, number(values.get("realised")), change])
+    return rows

@@ -93,7 +93,7 @@ def compare_tables(
 def check_model(
     args: argparse.Namespace, params: dict[str, Any], reference: Table, current: Table
 ) -> dict[str, Any] | None:
-    """Score the model on both tables: prediction drift, and quality when the current rows are labelled."""
+    """Score the model on both tables: prediction drift, quality on labelled rows, the estimate without labels."""
     if args.no_model:
         return None
     from .model import load_model, model_quality, prediction_drift, read_metrics
@@ -103,34 +103,98 @@ def check_model(
     if args.champion and (args.model or args.reference_metrics):
         raise DataError("--champion scores the registry's champion: give it, or --model and --reference-metrics")
     champion = champion_model(params, metric) if args.champion else None
+    version = since = None
     if champion is None:
         path = Path(args.model or settings["model"])
         model = load_model(path)
         metrics_path = Path(args.reference_metrics or settings["reference_metrics"])
-
-        def reference_metrics() -> dict[str, float]:  # read only when the current rows are labelled
-            return read_metrics(metrics_path, metric)
-
+        reference_metrics = Lazy(lambda: read_metrics(metrics_path, metric))  # read only when needed
         source = f"{path}" + (" (the registry has no champion yet)" if args.champion else "")
+        unseen = None  # the pipeline's model trained on none of the pipeline's holdout rows
     else:
-        model, registered, source = champion
-
-        def reference_metrics() -> dict[str, float]:
-            return registered
+        model, registered, source, version, unseen, since = champion
+        reference_metrics = Lazy(lambda: registered)
 
     current_frame = current.frame()
-    predictions = prediction_drift(model, reference.frame(), current_frame, target, settings)
+    holdout, unseen = unseen_holdout(Path(args.holdout or settings["holdout"]), target, unseen)
+    # Predictions are compared with the model's on rows it never trained on: on its training rows a
+    # model predicts differently (it learned them), which would read as drift on any clean batch.
+    compared = holdout if isinstance(unseen, str) or unseen is None else holdout[unseen]
+    predictions = prediction_drift(model, compared, current_frame, target, settings)
+    if isinstance(unseen, str) and predictions["status"] == "compared":  # say what the comparison rests on
+        predictions["message"] += "; some may be rows the champion trained on (no record of its training rows)"
     quality = model_quality(
         model, current_frame, target, data.get("task", ""), metric, reference_metrics, settings["quality_drop"]
     )
-    return {"source": source, "predictions": predictions, "quality": quality}
+    estimated = estimate_model(model, params, current_frame, holdout, unseen, quality)
+    return {"source": source, "version": version, "champion_since": since, "predictions": predictions,
+            "quality": quality, "estimate": estimated}  # fmt: skip
 
 
-def champion_model(params: dict[str, Any], metric: str) -> tuple[Any, dict[str, float], str] | None:
-    """The registry's champion, the holdout metrics it was registered with, and a name for the report.
+class Lazy:
+    """A value computed on first use, once."""
 
-    None only when the registry answers that there is no champion; RegistryError when it cannot answer.
+    def __init__(self, compute: Any) -> None:
+        self.compute, self.value = compute, None
+
+    def __call__(self) -> Any:
+        if self.value is None:
+            self.value = self.compute()
+        return self.value
+
+
+def unseen_holdout(path: Path, target: str | None, unseen: Any) -> tuple[Any, Any]:
+    """The holdout rows, and the mask of those the model never trained on (None: all of them), or why
+    that cannot be known (a string)."""
+    from ..data import read_table
+
+    holdout = read_table(path)
+    if target not in holdout.columns:
+        raise DataError(f"{path}: has no target column {target!r} (the holdout rows, labelled)")
+    return holdout, unseen(holdout) if callable(unseen) else unseen
+
+
+def estimate_model(
+    model: Any,
+    params: dict[str, Any],
+    current: Any,
+    holdout: Any,
+    unseen: Any,
+    quality: dict[str, Any],
+) -> dict[str, Any]:
+    """Estimate gate.metric on the current rows without their labels (estimate.py); drift on a large drop."""
+    from .estimate import EstimateError, estimate, estimate_check
+    from .model import one_line
+
+    settings, data = section(params, "drift"), section(params, "data")
+    task, target, metric = data["task"], data["target"], section(params, "gate")["metric"]
+    # With labels (scored, or a model that failed on them) the labelled check decides; the estimate is shown.
+    realised = None if quality["status"] == "no_target" else quality.get("metrics") or {}
+    if isinstance(unseen, str):  # the champion's record of its training rows does not allow it
+        return estimate_check(unseen, metric, {}, realised, settings["estimated_drop"])
+    rows = holdout if unseen is None else holdout[unseen]
+    try:
+        found: dict[str, Any] | str = estimate(task, model, rows, target, current)
+    except EstimateError as error:
+        found = str(error)
+    except Exception as error:  # the batch or the holdout does not fit the model: not a pass
+        message = f"the estimate could not be made: {one_line(error)}"
+        if realised is not None:  # the labelled rows decide; they say what the model does on them
+            return {"status": "not_estimated", "drift": False, "message": f"not estimated: {message}"}
+        return {"status": "failed", "drift": True, "message": message}
+    # The estimate compares with the metric realised on the same holdout rows (estimate.anchored).
+    return estimate_check(found, metric, {}, realised, settings["estimated_drop"])
+
+
+def champion_model(params: dict[str, Any], metric: str) -> tuple[Any, dict[str, float], str, str, Any, Any] | None:
+    """The registry's champion, its holdout metrics, a name for the report, its version, its unseen rows,
+    and when it became champion.
+
+    The last is a function of the holdout giving the mask of rows the champion never trained on, or
+    why that cannot be known. None only when the registry answers that there is no champion;
+    RegistryError when it cannot answer.
     """
+    from ..gate import rows_never_trained_on
     from ..registry import CHAMPION, connect, tracking_uri
 
     settings = section(params, "register")
@@ -148,7 +212,23 @@ def champion_model(params: dict[str, Any], metric: str) -> tuple[Any, dict[str, 
     metrics = dict(run.data.metrics) if run is not None else {}
     if not isinstance(metrics.get(metric), int | float):
         raise RegistryError(f"champion v{version} of {registry.name!r} was registered without the metric {metric!r}")
-    return registry.load(version), metrics, f"champion v{version} of {registry.name!r} (the registry)"
+    key = section(params, "data").get("key")
+
+    def unseen(holdout: Any) -> Any:
+        return rows_never_trained_on(registry, str(version), holdout, key)
+
+    source = f"champion v{version} of {registry.name!r} (the registry)"
+    return registry.load(version), metrics, source, str(version), unseen, champion_since(registry, str(version))
+
+
+def champion_since(registry: Any, version: str) -> str | None:
+    """When the champion alias last moved to `version` (the audit trail of aliases.py), if it says."""
+    from ..aliases import last_moves
+
+    for move in last_moves(registry, 50):
+        if move.get("alias.champion", "").endswith(f"-> {version}"):
+            return move.get("at") or None
+    return None
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -161,6 +241,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--report-dir", help="folder for drift.json/.md/.html (default: drift.report_dir)")
     parser.add_argument("--model", help="fitted model to score both tables (default: drift.model)")
     parser.add_argument("--reference-metrics", help="holdout metrics of that model (default: drift.reference_metrics)")
+    parser.add_argument("--holdout", help="labelled rows the model never trained on (default: drift.holdout)")
     parser.add_argument("--no-model", action="store_true", help="check the data only; the report says so")
     parser.add_argument("--champion", action="store_true", help="score the champion, if any, not drift.model")
     parser.add_argument("--params", default="params.yaml", help="settings file (default: params.yaml)")

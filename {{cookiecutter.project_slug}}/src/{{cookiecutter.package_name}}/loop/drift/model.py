@@ -17,7 +17,7 @@ import pandas as pd
 from ..data import DataError
 from .columns import compare_column
 
-PREDICTION_ROWS = 100_000  # reference rows scored for the prediction distribution (a seeded sample beyond this)
+PREDICTION_ROWS = 100_000  # holdout rows scored for the prediction distribution (a seeded sample beyond this)
 
 
 def load_model(path: Path) -> Any:
@@ -67,13 +67,14 @@ def predict(model: Any, frame: pd.DataFrame, target: str | None) -> pd.Series:
 def prediction_drift(
     model: Any, reference: pd.DataFrame, current: pd.DataFrame, target: str | None, settings: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Compare the distribution of predictions on the reference rows and on the current rows."""
+    """Compare the distribution of predictions on rows the model never trained on (`reference`: the
+    holdout) and on the current rows."""
     if len(reference) > PREDICTION_ROWS:
         reference = reference.sample(n=PREDICTION_ROWS, random_state=0)
     try:
         before = predict(model, reference, target)
     except Exception as error:  # the model does not fit the data it was trained on: a setup error
-        raise DataError(f"the model cannot score the reference data: {one_line(error)}") from error
+        raise DataError(f"the model cannot score the holdout rows: {one_line(error)}") from error
     try:
         after = predict(model, current, target)
     except Exception as error:  # scikit-learn raises many types; each means the batch does not fit the model
@@ -87,7 +88,7 @@ def prediction_drift(
     result, plot = compare_column(before, after, settings)
     state = "moved" if result["drift"] else "stable"
     message = (
-        f"predictions {state} ({effect_text(result)}) on {len(after)} current rows against {len(before)} reference rows"
+        f"predictions {state} ({effect_text(result)}) on {len(after)} current rows against {len(before)} holdout rows"
     )
     return {"status": "compared", "drift": result["drift"], "message": message, "column": result, "plot": plot}
 

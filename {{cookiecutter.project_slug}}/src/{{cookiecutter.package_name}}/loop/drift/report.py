@@ -16,11 +16,13 @@ from typing import Any
 
 from ..markdown import GITHUB_LIMIT, Section, code_span, escape_cell, escape_text, fit, render
 from .cells import (
+    ESTIMATE_HEADERS,
     HEADERS,
     NAME_LENGTH,
     QUALITY_HEADERS,
     column_cells,
     effect_text,
+    estimate_rows,
     ordered,
     quality_rows,
     reason_lines,
@@ -110,6 +112,12 @@ def model_lines(result: Mapping[str, Any]) -> list[str]:
     if quality.get("metrics"):
         head, rows = markdown_table(QUALITY_HEADERS, quality_rows(quality))
         lines += ["", *head, *rows]
+    estimate = model.get("estimate")
+    if estimate is not None:
+        lines += ["", "**Model quality estimated without labels**", "", escape_text(estimate["message"])]
+        if estimate.get("metrics"):
+            head, rows = markdown_table(ESTIMATE_HEADERS, estimate_rows(estimate))
+            lines += ["", *head, *rows]
     lines += ["", "**Model predictions**", "", escape_text(predictions["message"])]
     if predictions.get("column"):
         column = predictions["column"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-CHECKS = ("share", "schema", "type", "quality", "predictions")
+CHECKS = ("share", "schema", "type", "quality", "estimate", "predictions")
 
 
 def percent(value: float) -> str:
@@ -55,7 +55,7 @@ def model_check(model: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
     if model is None:
         return {"drift": False, "ran": False, "text": "not checked: --no-model"}
     part = model[name]
-    ran = part["status"] in {"scored", "compared", "failed"}
+    ran = part["status"] in {"scored", "compared", "failed", "estimated"}
     return {"drift": bool(part["drift"]), "ran": ran, "text": part["message"]}
 
 
@@ -70,6 +70,7 @@ def verdict(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str,
         "schema": schema_check(schema, unseen),
         "type": type_check(type_changes),
         "quality": model_check(result.get("model"), "quality"),
+        "estimate": model_check(result.get("model"), "estimate"),
         "predictions": model_check(result.get("model"), "predictions"),
     }
     reasons = [name for name in CHECKS if checks[name]["drift"]]
@@ -78,9 +79,10 @@ def verdict(result: Mapping[str, Any], settings: Mapping[str, Any]) -> dict[str,
         headline = f"dataset drift ({', '.join(reasons)}): " + "; ".join(checks[name]["text"] for name in reasons)
     else:
         headline = f"no dataset drift: {checks['share']['text']}"
-        skipped = [name for name in ("quality", "predictions") if not checks[name]["ran"]]
+        skipped = [name for name in ("quality", "estimate", "predictions") if not checks[name]["ran"]]
         if skipped:
-            headline += f"; {' and '.join(skipped)} not checked"
+            named = ", ".join(skipped[:-1]) + " and " + skipped[-1] if len(skipped) > 1 else skipped[0]
+            headline += f"; {named} not checked"
     return {
         "dataset_drift": bool(reasons),
         "reasons": reasons,
