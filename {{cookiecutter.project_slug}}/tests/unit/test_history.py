@@ -3,6 +3,7 @@
 import datetime
 import json
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -83,9 +84,32 @@ def test_each_check_is_recorded_once_and_the_alert_counts_k_of_n(project, capsys
         set_alert(k, n)
         output = Path(f"output-{k}-{n}")
         monkeypatch.setenv("GITHUB_OUTPUT", str(output))
-        assert history.main(["alert"]) == 0
+        assert history.main(["alert", "--report", "out/drift.json"]) == 0
         assert capsys.readouterr().out.startswith(f"alert: {expected}: ")
         assert output.read_text() == f"alert={'true' if expected == 'yes' else 'false'}\n"
+
+
+def test_a_workflow_run_judges_its_own_check_not_a_later_one(project, capsys, monkeypatch):
+    set_alert(1, 1)
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")
+    assert check(frame(400, 2, 1.5)) == drift.DRIFT_EXIT_CODE
+    assert record(capsys)[0] == 0
+    shutil.copy("out/drift.json", "drift-77.json")
+    monkeypatch.setenv("GITHUB_RUN_ID", "78")  # a later scheduled run records a clean batch
+    assert check(frame(400, 3)) == 0
+    assert record(capsys)[0] == 0
+    assert history.main(["alert", "--report", "out/drift.json"]) == 0
+    assert capsys.readouterr().out.startswith("alert: no: ")
+    monkeypatch.setenv("GITHUB_RUN_ID", "77")  # run 77's history job is re-run: its drifted check decides
+    Path("drift-77.json").replace("out/drift.json")
+    code, out, _ = record(capsys)
+    assert code == 0 and "already recorded" in out
+    assert history.main(["alert", "--report", "out/drift.json"]) == 0
+    assert capsys.readouterr().out.startswith("alert: yes: drift in 1 of the last 1 run")
+    monkeypatch.setenv("GITHUB_RUN_ID", "79")  # a check the history does not hold is not judged as another
+    assert history.main(["alert", "--report", "out/drift.json"]) == 2
+    err = capsys.readouterr().err
+    assert "this workflow run's check: record it first" in err and len(err.strip().splitlines()) == 1
 
 
 def test_a_break_alerts_at_once_whatever_k(project, capsys):
@@ -218,13 +242,22 @@ def damage(kind: str, folder: Path) -> None:
         entry = json.loads(lines[0])
         entry["estimate"] = {"estimate": "x", "low": 0, "high": 1}
         runs.write_text("\n".join([json.dumps(entry), *lines[1:]]) + "\n")
+    elif kind.startswith("a segment row without its "):
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        table, name = pq.read_table(segment), kind.split()[-1]
+        values = table.column(name)
+        missing = pc.if_else(pc.equal(table.column("column"), table.column("column")[0]), None, values)
+        pq.write_table(table.set_column(table.schema.get_field_index(name), name, missing), segment)
     elif kind == "stray file":
         (folder / "columns" / "notes.parquet").write_bytes(segment.read_bytes())
 
 
 DAMAGES = ["truncated line", "missing field", "wrong type", "newer format", "duplicate run", "empty", "no runs file",
            "not parquet", "segment of another shape", "rows of an unrecorded run", "stray file",
-           "a break that is not text", "an estimate that is not a number"]  # fmt: skip
+           "a break that is not text", "an estimate that is not a number",
+           "a segment row without its run"]  # fmt: skip
 
 
 @pytest.mark.parametrize("kind", DAMAGES)
@@ -279,6 +312,33 @@ def test_a_report_that_is_not_a_drift_report_is_refused(project, capsys):
     assert not Path("drift-history").exists()
     assert history.main(["record", "--report", "missing.json"]) == 2
     assert "no drift report" in capsys.readouterr().err
+    check(frame(400, 1))
+    good = json.loads(Path("out/drift.json").read_text())
+    for key, value in (("reasons", 5), ("columns", []), ("columns", {"x": 1}), ("current", {"rows": -1}),
+                       ("drift_share", "0.1"), ("dataset_drift", None)):  # fmt: skip
+        Path("out/drift.json").write_text(json.dumps({**good, key: value}))
+        code, _, err = record(capsys)
+        assert code == 2 and f"({key} of the wrong type)" in err and len(err.strip().splitlines()) == 1
+    assert not Path("drift-history").exists()
+
+
+def test_a_history_path_that_is_a_file_is_one_line_and_left_alone(project, remote, capsys):
+    check(frame(400, 1))
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["drift"]["history"] = "notes.txt"
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    Path("notes.txt").write_text("mine")
+    for action in (["record", "--report", "out/drift.json"], ["pull"], ["page"], ["alert"]):
+        assert history.main(action) == 2, action
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and "notes.txt" in err and len(err.strip().splitlines()) == 1
+    assert Path("notes.txt").read_text() == "mine"
+    params["drift"]["history"] = "drift-history"
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    assert record(capsys)[0] == 0
+    Path("page.html").write_text("mine")
+    assert history.main(["page", "--out", "page.html"]) == 2  # the page's folder is a file
+    assert "page.html" in capsys.readouterr().err and Path("page.html").read_text() == "mine"
 
 
 def git(*args: str, cwd: Path) -> str:
@@ -335,6 +395,11 @@ def test_the_history_goes_to_the_branch_and_comes_back_in_another_clone(project,
     assert len(store.read_history(Path("drift-history")).runs) == 2
     assert history.main(["pull", "--force"]) == 0
     assert len(store.read_history(Path("drift-history")).runs) == 2
+    params = yaml.safe_load(Path("params.yaml").read_text())
+    params["drift"]["history"] = "var/monitoring/history"  # a folder whose parents do not exist yet
+    Path("params.yaml").write_text(yaml.safe_dump(params))
+    assert history.main(["pull"]) == 0
+    assert len(store.read_history(Path("var/monitoring/history")).runs) == 2
 
 
 def test_a_fetch_never_replaces_a_folder_that_is_not_a_history(project, remote, capsys, monkeypatch):

@@ -168,10 +168,15 @@ def estimate_model(
 
     settings, data = section(params, "drift"), section(params, "data")
     task, target, metric = data["task"], data["target"], section(params, "gate")["metric"]
-    # With labels (scored, or a model that failed on them) the labelled check decides; the estimate is shown.
+    # With labels (scored, or a model that failed on them) the labelled check decides and the estimate
+    # is shown, but only when every current row has its label: a few labelled rows (the first to
+    # arrive) say little of the rest, which the estimate covers, so then both vote.
     realised = None if quality["status"] == "no_target" else quality.get("metrics") or {}
+    labels = 0 if realised is None else int(current[target].notna().sum())
+    every = realised is not None and labels == len(current)
+    drop = settings["estimated_drop"]
     if isinstance(unseen, str):  # the champion's record of its training rows does not allow it
-        return estimate_check(unseen, metric, {}, realised, settings["estimated_drop"])
+        return estimate_check(unseen, metric, {}, realised, drop, labelled=(labels, len(current)))
     rows = holdout if unseen is None else holdout[unseen]
     try:
         found: dict[str, Any] | str = estimate(task, model, rows, target, current)
@@ -179,11 +184,11 @@ def estimate_model(
         found = str(error)
     except Exception as error:  # the batch or the holdout does not fit the model: not a pass
         message = f"the estimate could not be made: {one_line(error)}"
-        if realised is not None:  # the labelled rows decide; they say what the model does on them
+        if every:  # the labelled rows decide; they say what the model does on every row
             return {"status": "not_estimated", "drift": False, "message": f"not estimated: {message}"}
         return {"status": "failed", "drift": True, "message": message}
     # The estimate compares with the metric realised on the same holdout rows (estimate.anchored).
-    return estimate_check(found, metric, {}, realised, settings["estimated_drop"])
+    return estimate_check(found, metric, {}, realised, drop, labelled=(labels, len(current)))
 
 
 def champion_model(params: dict[str, Any], metric: str) -> tuple[Any, dict[str, float], str, str, Any, Any] | None:

@@ -369,11 +369,14 @@ def estimate_check(
     reference: Mapping[str, float],
     realised: Mapping[str, Any] | None,
     drop: float,
+    labelled: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
     """The estimate next to the holdout (and realised) metrics, and whether it drifts.
 
-    `found` is what `estimate` returned, or why nothing could be estimated. With labelled current
-    rows (`realised`), those decide and the estimate does not vote.
+    `found` is what `estimate` returned, or why nothing could be estimated. `realised` is the labelled
+    check's metrics and `labelled` (labelled rows, rows) how many current rows it scored; when every
+    row has its label, the labels decide and the estimate does not vote. When only some have (or
+    `labelled` is not given with `realised`), the estimate votes too.
     """
     from ..metrics import METRICS
 
@@ -392,7 +395,8 @@ def estimate_check(
     if primary is None:
         return {"status": "not_estimated", "drift": False, "message": f"not estimated: {metric} has no estimate"}
     worse_by = primary["worse_by"]
-    decides = realised is None
+    some = labelled is not None and 0 < labelled[0] < labelled[1]
+    decides = realised is None or labelled is None or some
     drifted = decides and (worse_by is None or worse_by > drop)
     what = (
         f"estimated {metric} {primary['estimate']:.4g} (95% {primary['low']:.4g} to {primary['high']:.4g}) "
@@ -403,6 +407,8 @@ def estimate_check(
     if not decides:
         message = f"{what}; {compared}; labelled rows decide"
     else:
+        if some:
+            what += f"; {labelled[0]} of {labelled[1]} rows labelled, the estimate votes for the rest"
         allowed = f"allowed drop {drop:g}"
         message = f"{what}; {compared}, " + (
             "cannot be compared"

@@ -48,6 +48,8 @@ def blob(commit: str, path: str) -> bytes:
 
 def pull(remote: Remote, folder: Path, force: bool) -> str:
     """Replace the folder's history with the branch's; refuse to drop runs only recorded here."""
+    if folder.exists() and not folder.is_dir():
+        raise HistoryError(f"{folder}: is a file, not a drift history; point params.yaml drift.history at a folder")
     head = remote.head()
     if head is None:
         return f"branch {BRANCH} does not exist on {remote} yet: no history to fetch"
@@ -55,7 +57,8 @@ def pull(remote: Remote, folder: Path, force: bool) -> str:
         return f"drift history: up to date with {BRANCH} ({head[:12]})"
     remote.fetch(head)
     names = git("ls-tree", "-r", "--name-only", head, what=f"listing {BRANCH}").splitlines()
-    scratch = Path(tempfile.mkdtemp(prefix=".drift-history-", dir=folder.parent if folder.parent.exists() else None))
+    folder.parent.mkdir(parents=True, exist_ok=True)  # the scratch folder is renamed into place: same file system
+    scratch = Path(tempfile.mkdtemp(prefix=".drift-history-", dir=folder.parent))
     try:
         (scratch / SEGMENTS).mkdir()
         for name in names:
@@ -76,9 +79,9 @@ def pull(remote: Remote, folder: Path, force: bool) -> str:
         (scratch / STATE).write_text(json.dumps({"commit": head}) + "\n", encoding="utf-8")
         if folder.exists():
             others = [path.name for path in folder.iterdir() if path.name not in OWN]
-            if others or not folder.is_dir():
+            if others:
                 raise HistoryError(
-                    f"{folder}: holds {', '.join(sorted(others)[:3]) or 'a file'}, not a drift history; "
+                    f"{folder}: holds {', '.join(sorted(others)[:3])}, not a drift history; "
                     "point params.yaml drift.history at a folder of its own"
                 )
             shutil.rmtree(folder)

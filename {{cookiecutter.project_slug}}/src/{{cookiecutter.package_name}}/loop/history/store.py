@@ -38,6 +38,7 @@ COLUMN_FIELDS = {  # name: arrow type name, in segment order (figures in float32
     "null_reference": "float",
     "null_current": "float",
 }
+REQUIRED_FIELDS = ("run", "column", "kind", "method", "drift")  # a segment's other columns may be null
 RUN_FIELDS = {  # name: allowed JSON types (None: null allowed)
     "format": (int,),
     "id": (str,),
@@ -228,11 +229,15 @@ def segment_table(path: Path, columns: list[str] | None = None) -> Any:
         found = {field.name: str(field.type) for field in file.schema_arrow}
         if found != COLUMN_FIELDS:
             raise HistoryError(f"{path}: columns {found} are not the history's {COLUMN_FIELDS}")
-        return file.read(columns=columns, use_threads=False)
+        table = file.read(columns=columns, use_threads=False)
     except (OSError, ValueError) as error:
         if isinstance(error, HistoryError):
             raise
         raise HistoryError(f"{path}: cannot be read as Parquet: {error}") from None
+    empty = [name for name in REQUIRED_FIELDS if name in table.column_names and table.column(name).null_count]
+    if empty:
+        raise HistoryError(f"{path}: has rows without {', '.join(empty)} (only figures may be missing)")
+    return table
 
 
 def read_history(folder: Path, allow_orphan: str | None = None) -> History:
@@ -297,10 +302,20 @@ def append(folder: Path, result: Mapping[str, Any], report: bytes, metric: str |
     return entry
 
 
-def alert(history: History, k: int, n: int) -> tuple[bool, str]:
+def alert(history: History, k: int, n: int, at: str | None = None) -> tuple[bool, str]:
     """Whether the drift issue should open: the latest run drifted and so did k of the last n (it included),
-    or the latest run has a break (a schema or type change, a model that could not score)."""
-    latest, recent = history.runs[-1], history.runs[-n:]
+    or the latest run has a break (a schema or type change, a model that could not score).
+
+    `at`: the id of the run to judge (a workflow run's own check, when later runs were recorded
+    since); the runs after it are left out.
+    """
+    runs = history.runs
+    if at is not None:
+        place = next((number for number, run in enumerate(runs) if run["id"] == at), None)
+        if place is None:
+            raise HistoryError(f"{history.folder}: has no run {at}, this workflow run's check: record it first")
+        runs = runs[: place + 1]
+    latest, recent = runs[-1], runs[-n:]
     drifted = sum(run["drift"] for run in recent)
     runs = f"{len(recent)} run{'s' if len(recent) != 1 else ''}"
     counted = f"drift in {drifted} of the last {runs} (alert from {k} of {n})"
