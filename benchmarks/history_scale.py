@@ -28,9 +28,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from predict_throughput import run, timed  # the same way of running and timing a whole command
+from predict_throughput import baked, run, timed, user_env  # the same way of baking, running and timing
 
-TEMPLATE = Path(__file__).resolve().parents[1]
 MEMORY_TARGET_MB = 1536
 
 GENERATE = """
@@ -84,19 +83,12 @@ def main() -> int:
     parser.add_argument("--columns", type=int, default=1_000)
     parser.add_argument("--project", type=Path, help="an existing baked project after `make setup` (default: bake one)")
     args = parser.parse_args()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = user_env()
     identity = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.com"}
     env.update({**identity, "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"})
     folder = Path(tempfile.mkdtemp(prefix="history-bench-"))
     try:
-        project = args.project
-        if project is None:
-            run([sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(folder)], folder, env)
-            project = next(path for path in folder.iterdir() if path.is_dir())
-            run(["make", "setup"], project, env)
-        python = str(project / ".venv/bin/python")
-        package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
+        project, python, package = baked(args.project, folder, env, "setup")
         history = project / "drift-history"
         shutil.rmtree(history, ignore_errors=True)
         report = folder / "drift.json"

@@ -70,6 +70,24 @@ def run(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     return found.stdout
 
 
+def user_env() -> dict[str, str]:
+    """The environment a user's shell gives a command: no outer virtualenv, and bytecode written."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def baked(project: Path | None, folder: Path, env: dict[str, str], *targets: str) -> tuple[Path, str, str]:
+    """The project to measure (`project`, else one baked into `folder` and made with `targets`): its
+    folder, its Python and its package name."""
+    if project is None:
+        run([sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(folder)], folder, env)
+        project = next(path for path in folder.iterdir() if path.is_dir())
+        run(["make", *targets], project, env)
+    package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
+    return project, str(project / ".venv/bin/python"), package
+
+
 def timed(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, str]:
     """Run a command alone; return (wall seconds, its peak RSS in MB, its stdout)."""
     started = time.perf_counter()
@@ -88,17 +106,10 @@ def main() -> int:
     parser.add_argument("--formats", nargs="+", default=["parquet", "csv"], choices=["parquet", "csv"])
     parser.add_argument("--project", type=Path, help="an existing baked project with a champion (default: bake one)")
     args = parser.parse_args()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("VIRTUAL_ENV")}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env = user_env()
     folder = Path(tempfile.mkdtemp(prefix="predict-bench-"))
     try:
-        project = args.project
-        if project is None:
-            run([sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE), "-o", str(folder)], folder, env)
-            project = next(path for path in folder.iterdir() if path.is_dir())
-            run(["make", "setup", "pipeline"], project, env)
-        python = str(project / ".venv/bin/python")
-        package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
+        project, python, package = baked(args.project, folder, env, "setup", "pipeline")
         table = folder / "big"
         run([python, "-c", TABLE, str(args.rows), str(table), *args.formats], project, env)
         results = {"rows": args.rows, "cores": os.cpu_count(), "formats": {}}

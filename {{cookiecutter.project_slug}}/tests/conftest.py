@@ -94,6 +94,22 @@ def project_params() -> dict[str, Any]:
     return yaml.safe_load((PROJECT_ROOT / "params.yaml").read_text(encoding="utf-8"))
 
 
+@pytest.fixture
+def drift_folder(project_params: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The working folder of a drift check: params.yaml for a classification on `target` gated on
+    accuracy, comparing reference.csv with current.csv into out/. CI's variables are unset, so each
+    test decides the workflow run it plays (a CI job, or the rehearsal's, sets them)."""
+    params = copy.deepcopy(project_params)
+    params["data"] = {"task": "classification", "target": "target"}
+    params["gate"]["metric"] = "accuracy"
+    params["drift"].update(reference="reference.csv", current="current.csv", report_dir="out")
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for name in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
 @pytest.fixture(scope="session")
 def task(project_params: dict[str, Any]) -> str:
     return project_params["data"]["task"]

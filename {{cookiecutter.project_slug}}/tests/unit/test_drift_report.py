@@ -9,8 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
-import yaml
 
 from {{ cookiecutter.package_name }}.loop import drift
 from {{ cookiecutter.package_name }}.loop.drift import page, report
@@ -20,19 +18,7 @@ from {{ cookiecutter.package_name }}.loop.drift.model import prediction_drift
 from {{ cookiecutter.package_name }}.loop.drift.verdict import CHECKS
 from {{ cookiecutter.package_name }}.loop.params import load_params, section
 
-PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 HOSTILE = ["<script>alert(1)</script>", "@octocat", "a|b", "two\nlines", "; touch X", "<img src=x onerror=alert(1)>"]
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    params = yaml.safe_load(PROJECT_PARAMS.read_text(encoding="utf-8"))
-    params["data"] = {"task": "classification", "target": "target"}
-    params["gate"]["metric"] = "accuracy"
-    params["drift"].update(reference="reference.csv", current="current.csv", report_dir="out")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
 
 
 def hostile_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -47,7 +33,7 @@ def hostile_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
     return reference, current
 
 
-def test_markdown_escapes_everything_from_the_data(project):
+def test_markdown_escapes_everything_from_the_data(drift_folder):
     reference, current = hostile_frames()
     reference.to_csv("reference.csv", index=False)
     current.to_csv("current.csv", index=False)
@@ -63,7 +49,7 @@ def test_markdown_escapes_everything_from_the_data(project):
         assert len(cells) == len(re.split(r"(?<!\\)\|", header)), row
 
 
-def test_html_has_no_script_and_loads_nothing(project):
+def test_html_has_no_script_and_loads_nothing(drift_folder):
     reference, current = hostile_frames()
     reference.to_csv("reference.csv", index=False)
     current.to_csv("current.csv", index=False)
@@ -76,7 +62,7 @@ def test_html_has_no_script_and_loads_nothing(project):
     assert page.count("<svg") == len(HOSTILE) + 1  # a plot for every column
 
 
-def test_report_leads_with_verdict_then_schema_then_model_then_columns(project):
+def test_report_leads_with_verdict_then_schema_then_model_then_columns(drift_folder):
     rng = np.random.default_rng(1)
     reference = pd.DataFrame({"age": rng.normal(40, 10, 2000), "colour": rng.choice(["red", "blue"], 2000)})
     current = pd.DataFrame({"age": rng.normal(48, 10, 300), "colour": ["green"] * 30 + ["red"] * 270})
@@ -91,7 +77,7 @@ def test_report_leads_with_verdict_then_schema_then_model_then_columns(project):
     assert "green 10% → " not in markdown and "green (10%)" in markdown
 
 
-def test_markdown_stays_under_githubs_limit_with_2000_columns(project):
+def test_markdown_stays_under_githubs_limit_with_2000_columns(drift_folder):
     rng = np.random.default_rng(2)
     names = [f"feature number {index} with a rather long name | and a pipe" for index in range(2000)]
     reference = pd.DataFrame(rng.normal(0, 1, (300, 2000)), columns=names)
@@ -200,7 +186,7 @@ CATEGORIES = [
 ]
 
 
-def test_bar_charts_name_every_category_as_visible_escaped_text(project):
+def test_bar_charts_name_every_category_as_visible_escaped_text(drift_folder):
     rng = np.random.default_rng(3)
     reference = pd.DataFrame({"kind": rng.choice(CATEGORIES, 2000), "flag": rng.choice(["on", "off"], 2000)})
     current = pd.DataFrame({"kind": rng.choice(CATEGORIES[:5], 400), "flag": rng.choice(["on", "off"], 400)})
@@ -217,7 +203,7 @@ def test_bar_charts_name_every_category_as_visible_escaped_text(project):
     assert "<script" not in html
 
 
-def test_histograms_label_their_low_middle_and_high_values(project):
+def test_histograms_label_their_low_middle_and_high_values(drift_folder):
     rng = np.random.default_rng(4)
     times = pd.Series(pd.date_range("2024-01-01", periods=2000, freq="h")).dt.strftime("%Y-%m-%d %H:%M")
     reference = pd.DataFrame({"age": rng.normal(40, 10, 2000), "seen": times})
@@ -230,7 +216,7 @@ def test_histograms_label_their_low_middle_and_high_values(project):
     assert low < middle < high
 
 
-def test_prediction_bars_name_every_class(project):
+def test_prediction_bars_name_every_class(drift_folder):
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(5)
@@ -249,7 +235,7 @@ def test_prediction_bars_name_every_class(project):
     assert "predictions" in parts.links and "predictions" in parts.ids
 
 
-def test_every_column_link_lands_on_one_section_of_its_own(project, monkeypatch):
+def test_every_column_link_lands_on_one_section_of_its_own(drift_folder, monkeypatch):
     monkeypatch.setattr(page, "PLOTTED", 2)
     names = [*HOSTILE, "x" * 100 + "1", "x" * 100 + "2", "column-0", "東京 列", 'say "hi"', "with space", "gone"]
     rng = np.random.default_rng(6)
@@ -270,7 +256,7 @@ def test_every_column_link_lands_on_one_section_of_its_own(project, monkeypatch)
     assert "<script" not in html and "<img" not in html
 
 
-def test_a_page_of_2000_columns_is_written_in_under_a_second(project):
+def test_a_page_of_2000_columns_is_written_in_under_a_second(drift_folder):
     rng = np.random.default_rng(7)
     settings = section(load_params(), "drift")
     numbers = compare_column(pd.Series(rng.normal(0, 1, 500)), pd.Series(rng.normal(1, 1, 200)), settings)

@@ -15,7 +15,6 @@ import yaml
 from {{ cookiecutter.package_name }}.loop import drift, history
 from {{ cookiecutter.package_name }}.loop.history import page, store
 
-PROJECT_PARAMS = Path(__file__).resolve().parents[2] / "params.yaml"
 HOSTILE = '<script>alert("x")</script> & co'
 
 
@@ -33,18 +32,10 @@ def frame(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
 
 
 @pytest.fixture
-def project(tmp_path, monkeypatch):
-    params = yaml.safe_load(PROJECT_PARAMS.read_text(encoding="utf-8"))
-    params["data"] = {"task": "classification", "target": "target"}
-    params["gate"]["metric"] = "accuracy"
-    params["drift"].update(reference="reference.csv", current="current.csv", report_dir="out")
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
-    monkeypatch.chdir(tmp_path)
-    # A CI job (GitHub's, or the rehearsal's) sets these; each test decides the workflow run it plays.
-    for name in ("GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_RUN_ID", "GITHUB_REPOSITORY", "GITHUB_SERVER_URL"):
-        monkeypatch.delenv(name, raising=False)
+def project(drift_folder):
+    """The drift check's folder (conftest) with 2,000 reference rows."""
     frame(2000, 0).to_csv("reference.csv", index=False)
-    return tmp_path
+    return drift_folder
 
 
 def set_alert(k: int, n: int) -> None:
